@@ -1,0 +1,3 @@
+"""participations-bot: HubSpot marketing-event participations in Slack."""
+
+__version__ = "0.1.0"

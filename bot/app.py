@@ -1,0 +1,67 @@
+"""App factory (as in Flask): tests build apps from injected settings and fakes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.web import WebClient
+
+from bot.config import Settings
+from bot.listeners import register
+from bot.services import Services, build_services, make_web_client
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def build_app(settings: Settings, services: Services | None = None, web_client: WebClient | None = None) -> App:
+    """A Bolt app whose acks never wait: listeners ack on the request thread, work runs in a pool."""
+    client = web_client or make_web_client(settings)
+    services = services or build_services(settings, web_client=client)
+    token = settings.slack_bot_token
+
+    def authorize(enterprise_id: str | None, team_id: str | None, **_: Any) -> AuthorizeResult:
+        # Single-workspace app with a known token: no auth.test round trip in front of the first ack.
+        return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=token)
+
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret or "unused-in-socket-mode",
+        authorize=authorize,
+        process_before_response=True,
+        listener_executor=ThreadPoolExecutor(
+            max_workers=settings.listener_workers, thread_name_prefix="participations-worker"
+        ),
+        raise_error_for_unhandled_request=False,
+    )
+
+    @app.error
+    def log_unhandled(error: Exception) -> None:
+        log.error("unhandled listener error: %s", type(error).__name__, exc_info=error)
+
+    register(app, services)
+    app._participations_services = services  # type: ignore[attr-defined]  # for tests and tools
+    return app
+
+
+def build_wsgi(app: App) -> WSGIApp:
+    """One WSGI app: `/slack/events` for commands and clicks, `/healthz` for load balancers."""
+    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
+            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "3")])
+            return [b"ok\n"]
+        return slack(environ, start_response)
+
+    return wsgi

@@ -1,0 +1,182 @@
+"""Settings, read once from the environment (and `.env`), in one place.
+
+Every other module receives a `Settings` object; nothing else reads `os.environ`. Tests build `Settings`
+directly, pointing the bot at loopback fakes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+Mode = Literal["http", "socket"]
+
+DEFAULT_HUBSPOT_API_BASE = "https://api.hubapi.com"
+DEFAULT_HUBSPOT_APP_BASE = "https://app.hubspot.com"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+SUPPORTED_LANGUAGES = ("en", "pt-BR")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line that names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""
+    hubspot_access_token: str = ""
+    hubspot_api_base: str = DEFAULT_HUBSPOT_API_BASE
+    hubspot_api_version: str = "v3"
+    hubspot_app_base: str = DEFAULT_HUBSPOT_APP_BASE
+    hubspot_portal_id: str = ""
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    port: int = 3000
+    # Concurrency and pacing towards HubSpot.
+    hubspot_max_concurrency: int = 8
+    hubspot_requests_per_10s: int = 90
+    hubspot_connect_timeout: float = 3.05
+    hubspot_read_timeout: float = 8.0
+    hubspot_retry_budget_seconds: float = 15.0
+    listener_workers: int = 16
+    http_threads: int = 16
+    # Access control: empty means "everyone in the workspace".
+    allowed_user_ids: frozenset[str] = field(default_factory=frozenset)
+    allowed_channel_ids: frozenset[str] = field(default_factory=frozenset)
+    allowed_team_ids: frozenset[str] = field(default_factory=frozenset)
+    # Summary and export read every page up to this many records.
+    max_export_records: int = 1000
+    default_language: str = "en"
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    @property
+    def hubspot_breakdown_url_prefix(self) -> str:
+        """The URL up to (and excluding) the contact identifier segment."""
+        base = self.hubspot_api_base.rstrip("/")
+        version = self.hubspot_api_version.strip("/")
+        if version.startswith("v"):
+            path = f"/marketing/{version}/marketing-events/participations/contacts/"
+        else:  # date-based versions, e.g. 2026-09
+            path = f"/marketing/marketing-events/{version}/participations/contacts/"
+        return base + path
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def missing_for(self, mode: Mode) -> list[str]:
+        """Names of the variables that `mode` needs and that are empty."""
+        needed = {
+            "SLACK_BOT_TOKEN": self.slack_bot_token,
+            "HUBSPOT_ACCESS_TOKEN": self.hubspot_access_token,
+        }
+        if mode == "http":
+            needed["SLACK_SIGNING_SECRET"] = self.slack_signing_secret
+        else:
+            needed["SLACK_APP_TOKEN"] = self.slack_app_token
+        return [name for name, value in needed.items() if not value]
+
+    def require(self, mode: Mode) -> None:
+        missing = self.missing_for(mode)
+        if missing:
+            names = ", ".join(missing)
+            raise ConfigError(
+                f"missing required setting(s): {names} (set them in the environment or in .env; see .env.example)"
+            )
+        if mode == "socket" and not self.slack_app_token.startswith("xapp-"):
+            raise ConfigError("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1, maximum: int = 10_000) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def _id_set(env: Mapping[str, str], name: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in env.get(name, "").split(",") if part.strip())
+
+
+def _language(raw: str) -> str:
+    for language in SUPPORTED_LANGUAGES:
+        if raw.strip().lower() == language.lower():
+            return language
+    raise ConfigError(f"BOT_DEFAULT_LANGUAGE must be one of {', '.join(SUPPORTED_LANGUAGES)}, got {raw!r}")
+
+
+def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+    """Build settings from the environment; `.env` fills gaps (the real environment wins)."""
+    if environ is None:
+        if dotenv:
+            from dotenv import load_dotenv
+
+            load_dotenv(override=False)
+        environ = os.environ
+    env = environ
+
+    slack_api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_SLACK_API_URL
+    if not slack_api_url.endswith("/"):
+        slack_api_url += "/"
+    api_base = env.get("HUBSPOT_API_BASE", "").strip() or DEFAULT_HUBSPOT_API_BASE
+    if not api_base.startswith(("http://", "https://")):
+        raise ConfigError(f"HUBSPOT_API_BASE must start with http:// or https://, got {api_base!r}")
+    version = env.get("HUBSPOT_API_VERSION", "").strip() or "v3"
+    if not (version in {"v3"} or _looks_like_dated_version(version)):
+        raise ConfigError(f"HUBSPOT_API_VERSION must be v3 or a dated version like 2026-09, got {version!r}")
+    log_format = env.get("LOG_FORMAT", "").strip().lower() or "text"
+    if log_format not in {"text", "json"}:
+        raise ConfigError(f"LOG_FORMAT must be text or json, got {log_format!r}")
+
+    return Settings(
+        slack_bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
+        slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
+        slack_app_token=env.get("SLACK_APP_TOKEN", "").strip(),
+        hubspot_access_token=env.get("HUBSPOT_ACCESS_TOKEN", "").strip(),
+        hubspot_api_base=api_base,
+        hubspot_api_version=version,
+        hubspot_app_base=(env.get("HUBSPOT_APP_BASE", "").strip() or DEFAULT_HUBSPOT_APP_BASE).rstrip("/"),
+        hubspot_portal_id=env.get("HUBSPOT_PORTAL_ID", "").strip(),
+        slack_api_url=slack_api_url,
+        port=_int(env, "PORT", 3000, 1, 65535),
+        hubspot_max_concurrency=_int(env, "HUBSPOT_MAX_CONCURRENCY", 8, 1, 100),
+        hubspot_requests_per_10s=_int(env, "HUBSPOT_REQUESTS_PER_10S", 90, 1, 1000),
+        hubspot_read_timeout=_float(env, "HUBSPOT_READ_TIMEOUT", 8.0),
+        hubspot_retry_budget_seconds=_float(env, "HUBSPOT_RETRY_BUDGET_SECONDS", 15.0),
+        listener_workers=_int(env, "LISTENER_WORKERS", 16, 1, 256),
+        http_threads=_int(env, "HTTP_THREADS", 16, 1, 256),
+        allowed_user_ids=_id_set(env, "ALLOWED_USER_IDS"),
+        allowed_channel_ids=_id_set(env, "ALLOWED_CHANNEL_IDS"),
+        allowed_team_ids=_id_set(env, "ALLOWED_TEAM_IDS"),
+        max_export_records=_int(env, "MAX_EXPORT_RECORDS", 1000, 1, 100_000),
+        default_language=_language(env.get("BOT_DEFAULT_LANGUAGE", "").strip() or "en"),
+        log_level=(env.get("LOG_LEVEL", "").strip() or "INFO").upper(),
+        log_format="json" if log_format == "json" else "text",
+    )
+
+
+def _looks_like_dated_version(version: str) -> bool:
+    parts = version.split("-")
+    return len(parts) == 2 and all(part.isdigit() for part in parts) and len(parts[0]) == 4

@@ -1,0 +1,37 @@
+"""HubSpot marketing-events participations: client, typed models and errors (no Slack here)."""
+
+from bot.hubspot.client import HubSpotClient, RateGovernor, RetryPolicy
+from bot.hubspot.errors import (
+    REQUIRED_SCOPE,
+    AuthenticationFailed,
+    BadRequest,
+    ContactNotFound,
+    DailyLimitReached,
+    HubSpotError,
+    MissingScopes,
+    RateLimited,
+    Unavailable,
+    UnexpectedResponse,
+)
+from bot.hubspot.models import BreakdownPage, Contact, MarketingEvent, Participation, State
+
+__all__ = [
+    "REQUIRED_SCOPE",
+    "AuthenticationFailed",
+    "BadRequest",
+    "BreakdownPage",
+    "Contact",
+    "ContactNotFound",
+    "DailyLimitReached",
+    "HubSpotClient",
+    "HubSpotError",
+    "MarketingEvent",
+    "MissingScopes",
+    "Participation",
+    "RateGovernor",
+    "RateLimited",
+    "RetryPolicy",
+    "State",
+    "Unavailable",
+    "UnexpectedResponse",
+]

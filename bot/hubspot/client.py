@@ -1,0 +1,323 @@
+"""HubSpot participations client. It knows nothing of Slack.
+
+One `requests.Session` per client (connections are reused across threads), explicit timeouts, bounded
+concurrency, pacing that follows HubSpot's rate-limit headers, and retries that fit a user's patience.
+Waits go through injected `sleep`/`clock` so tests never sleep for real.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from bot.hubspot.errors import (
+    AuthenticationFailed,
+    BadRequest,
+    ContactNotFound,
+    DailyLimitReached,
+    HubSpotError,
+    MissingScopes,
+    RateLimited,
+    Unavailable,
+    UnexpectedResponse,
+    required_scopes_from,
+)
+from bot.hubspot.models import BreakdownPage, MalformedResponse, Participation, State, parse_page
+
+log = logging.getLogger(__name__)
+
+MAX_LIMIT = 100
+RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
+
+Sleep = Callable[[float], None]
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long a user may wait in total, and how we spread retries inside that."""
+
+    max_attempts: int = 4
+    budget_seconds: float = 15.0
+    base_backoff: float = 0.2
+    max_backoff: float = 3.0
+    rate_limit_fallback_wait: float = 1.0
+
+
+def _header_number(headers: Mapping[str, str], name: str) -> float | None:
+    raw = headers.get(name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+class RateGovernor:
+    """Keeps this process under HubSpot's rolling window and slows down before HubSpot says 429.
+
+    A sliding log of send times caps our own rate; HubSpot's `X-HubSpot-RateLimit-Remaining` (which also counts
+    other processes and apps on the account) stretches the spacing when the window is nearly spent.
+    """
+
+    def __init__(
+        self,
+        requests_per_window: int,
+        window_seconds: float = 10.0,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+        reserve: int = 3,
+    ) -> None:
+        self.capacity = max(1, requests_per_window)
+        self.window = window_seconds
+        self.reserve = reserve
+        self._clock = clock
+        self._sleep = sleep
+        self._sent: deque[float] = deque()
+        self._pause_until = 0.0
+        self._lock = threading.Lock()
+
+    def acquire(self, deadline: float) -> bool:
+        """Wait for a send slot; False if none opens before `deadline` (a clock value)."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                while self._sent and self._sent[0] <= now - self.window:
+                    self._sent.popleft()
+                wait = self._pause_until - now
+                if len(self._sent) >= self.capacity:
+                    wait = max(wait, self._sent[0] + self.window - now)
+                if wait <= 0:
+                    self._sent.append(now)
+                    return True
+                if now + wait > deadline:
+                    return False
+            self._sleep(wait)
+
+    def pause(self, seconds: float) -> None:
+        with self._lock:
+            self._pause_until = max(self._pause_until, self._clock() + seconds)
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        remaining = _header_number(headers, "X-HubSpot-RateLimit-Remaining")
+        if remaining is None or remaining > self.reserve:
+            return
+        interval_ms = _header_number(headers, "X-HubSpot-RateLimit-Interval-Milliseconds") or 10_000
+        maximum = _header_number(headers, "X-HubSpot-RateLimit-Max") or self.capacity
+        spacing = interval_ms / 1000 / max(maximum, 1)
+        # The closer to zero, the longer the gap: at 0 left, wait for a few slots to roll off.
+        self.pause(spacing * (self.reserve + 1 - remaining))
+
+
+class HubSpotClient:
+    def __init__(
+        self,
+        *,
+        url_prefix: str,
+        access_token: str,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 8.0,
+        max_concurrency: int = 8,
+        requests_per_10s: int = 90,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.monotonic,
+        jitter: Callable[[], float] = random.random,
+        session: requests.Session | None = None,
+    ) -> None:
+        self._url_prefix = url_prefix if url_prefix.endswith("/") else url_prefix + "/"
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._clock = clock
+        self._jitter = jitter
+        self._slots = threading.BoundedSemaphore(max_concurrency)
+        self.governor = RateGovernor(requests_per_10s, clock=clock, sleep=sleep)
+        self.session = session or requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_concurrency, max_retries=0)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self.session.headers.update(
+            {
+                "Authorization": f"Bearer {access_token}",
+                "Accept": "application/json",
+                "User-Agent": "participations-bot/0.1",
+            }
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Any, **overrides: Any) -> HubSpotClient:
+        options: dict[str, Any] = {
+            "url_prefix": settings.hubspot_breakdown_url_prefix,
+            "access_token": settings.hubspot_access_token,
+            "connect_timeout": settings.hubspot_connect_timeout,
+            "read_timeout": settings.hubspot_read_timeout,
+            "max_concurrency": settings.hubspot_max_concurrency,
+            "requests_per_10s": settings.hubspot_requests_per_10s,
+            "retry": RetryPolicy(budget_seconds=settings.hubspot_retry_budget_seconds),
+        }
+        options.update(overrides)
+        return cls(**options)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def breakdown_url(self, identifier: str) -> str:
+        """One path segment, encoded once: `a+b@x.com` stays that email, `../x` stays inside it."""
+        return self._url_prefix + quote(identifier, safe="") + "/breakdown"
+
+    def breakdown(
+        self,
+        identifier: str,
+        *,
+        state: State | None = None,
+        limit: int = 10,
+        after: str | None = None,
+    ) -> BreakdownPage:
+        params: dict[str, str | int] = {"limit": max(1, min(MAX_LIMIT, limit))}
+        if state is not None:
+            params["state"] = state.value
+        if after:
+            params["after"] = after
+        body = self._get_json(self.breakdown_url(identifier), params)
+        try:
+            return parse_page(body)
+        except MalformedResponse as exc:
+            raise UnexpectedResponse(f"HubSpot sent an unexpected response: {exc}", status=200) from None
+
+    def iter_participations(
+        self, identifier: str, *, state: State | None = None, cap: int = 1000
+    ) -> Iterator[tuple[BreakdownPage, list[Participation]]]:
+        """Every page (100 at a time) until the last one or `cap` records; yields (page, kept records)."""
+        after: str | None = None
+        seen = 0
+        while seen < cap:
+            page = self.breakdown(identifier, state=state, limit=MAX_LIMIT, after=after)
+            kept = list(page.results[: cap - seen])
+            seen += len(kept)
+            yield page, kept
+            if not page.next_after or not page.results or page.next_after == after:
+                return
+            after = page.next_after
+
+    # -- transport -------------------------------------------------------------------------------------
+
+    def _get_json(self, url: str, params: Mapping[str, str | int]) -> Any:
+        deadline = self._clock() + self._retry.budget_seconds
+        if not self._slots.acquire(timeout=max(0.0, deadline - self._clock())):
+            raise Unavailable("the bot is busy with other HubSpot lookups")
+        try:
+            return self._get_json_with_retries(url, params, deadline)
+        finally:
+            self._slots.release()
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling: float = min(self._retry.max_backoff, self._retry.base_backoff * 2.0 ** (attempt - 1))
+        return ceiling * (0.5 + float(self._jitter()) / 2)
+
+    def _get_json_with_retries(self, url: str, params: Mapping[str, str | int], deadline: float) -> Any:
+        attempt = 0
+        while True:
+            attempt += 1
+            if not self.governor.acquire(deadline):
+                raise RateLimited("waiting for HubSpot's rate limit would take too long")
+            remaining = deadline - self._clock()
+            read_timeout = max(0.5, min(self._read_timeout, remaining))
+            try:
+                response = self.session.get(
+                    url, params=params, timeout=(self._connect_timeout, read_timeout), allow_redirects=False
+                )
+            except requests.RequestException as exc:
+                kind = "timed out" if isinstance(exc, requests.Timeout) else "could not be reached"
+                failure: HubSpotError = Unavailable(f"HubSpot {kind}")
+                wait = self._backoff(attempt)
+                log.warning("hubspot request failed (%s), attempt %d", type(exc).__name__, attempt)
+            else:
+                self.governor.observe(response.headers)
+                if response.status_code == 200:
+                    try:
+                        return response.json()
+                    except ValueError:
+                        raise UnexpectedResponse(
+                            "HubSpot sent an unexpected response (not JSON)",
+                            status=200,
+                            correlation_id=response.headers.get("X-HubSpot-Correlation-Id"),
+                        ) from None
+                failure = error_from_response(response)
+                if isinstance(failure, DailyLimitReached) or not _retryable(failure):
+                    raise failure
+                if isinstance(failure, RateLimited):
+                    wait = self._rate_limit_wait(response)
+                    self.governor.pause(wait)
+                else:
+                    wait = self._backoff(attempt)
+                log.warning(
+                    "hubspot answered %s (ref %s), attempt %d", response.status_code, failure.correlation_id, attempt
+                )
+            if attempt >= self._retry.max_attempts or self._clock() + wait >= deadline:
+                raise failure
+            self._sleep(wait)
+
+    def _rate_limit_wait(self, response: requests.Response) -> float:
+        retry_after = _header_number(response.headers, "Retry-After")
+        if retry_after is not None:
+            return retry_after
+        interval_ms = _header_number(response.headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
+        if interval_ms is not None:
+            return interval_ms / 1000
+        return float(self._retry.rate_limit_fallback_wait)
+
+
+def _retryable(error: HubSpotError) -> bool:
+    return isinstance(error, (Unavailable, RateLimited)) and not isinstance(error, DailyLimitReached)
+
+
+def error_from_response(response: requests.Response) -> HubSpotError:
+    """Map a non-200 answer to our exception tree; every field of the body is optional."""
+    try:
+        parsed = response.json()
+    except ValueError:
+        parsed = None
+    body: Mapping[str, Any] = parsed if isinstance(parsed, Mapping) else {}
+    status = response.status_code
+    correlation_id = _str(body.get("correlationId")) or response.headers.get("X-HubSpot-Correlation-Id")
+    category = _str(body.get("category"))
+    message = _str(body.get("message")) or f"HTTP {status}"
+    common: dict[str, Any] = {"status": status, "correlation_id": correlation_id, "category": category}
+    if status == 404:
+        return ContactNotFound(message, **common)
+    if status == 400:
+        return BadRequest(message, **common)
+    if status == 401:
+        return AuthenticationFailed(message, **common)
+    if status == 403:
+        return MissingScopes(message, required_scopes=required_scopes_from(body), **common)
+    if status == 429:
+        policy = _str(body.get("policyName"))
+        retry_after = _header_number(response.headers, "Retry-After")
+        if policy and policy.upper() == "DAILY":
+            return DailyLimitReached(message, policy=policy, retry_after=retry_after, **common)
+        return RateLimited(message, policy=policy, retry_after=retry_after, **common)
+    if status in RETRYABLE_STATUSES:
+        return Unavailable(message, **common)
+    if parsed is None and status >= 500:
+        return Unavailable(message, **common)
+    return UnexpectedResponse(f"HubSpot answered HTTP {status}", **common)
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

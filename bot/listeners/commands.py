@@ -1,0 +1,75 @@
+"""`/participations`: ack at once on the request thread, then look up and answer from the worker pool."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App
+
+from bot.blocks import render_empty, render_page, render_usage
+from bot.listeners.common import EPHEMERAL, ack_now, failure_notice
+from bot.messages import Translator
+from bot.parsing import CommandRequest, HelpRequest, parse_command
+from bot.services import Services, new_reference
+
+COMMAND = "/participations"
+
+
+def register(app: App, services: Services) -> None:
+    def run_command(body: dict[str, Any]) -> None:
+        handle_command(body, services)
+
+    app.command(COMMAND)(ack=ack_now, lazy=[run_command])
+
+
+def handle_command(body: dict[str, Any], services: Services) -> None:
+    """Every path ends in a message the user sees; nothing escapes to Bolt."""
+    started = services.clock()
+    reference = new_reference()
+    response_url = body.get("response_url")
+    identifier: str | None = None
+    state: str | None = None
+    outcome = "internal_error"
+    tr = Translator(services.settings.default_language)
+    try:
+        tr = Translator(services.locales.language_for(body.get("user_id")))
+        if not services.access.allows(body.get("user_id"), body.get("channel_id"), body.get("team_id")):
+            outcome = "denied"
+            services.responder.post(response_url, {"text": tr("error.denied"), **EPHEMERAL})
+            return
+        request = parse_command(body.get("text"))
+        if isinstance(request, HelpRequest):
+            outcome = "help"
+            services.responder.post(response_url, {**render_usage(tr), **EPHEMERAL})
+            return
+        identifier = request.query.identifier
+        state = request.query.state.value if request.query.state else None
+        outcome = answer_command(request, services, tr, response_url)
+    except Exception as exc:
+        message, outcome = failure_notice(exc, tr, identifier, reference)
+        services.responder.post(response_url, message)
+    finally:
+        services.audit(
+            "command",
+            body=body,
+            identifier=identifier,
+            state=state,
+            page=1,
+            outcome=outcome,
+            started=started,
+            reference=reference,
+        )
+
+
+def answer_command(request: CommandRequest, services: Services, tr: Translator, response_url: str | None) -> str:
+    query = request.query
+    page = services.hubspot.breakdown(query.identifier, state=query.state, limit=query.limit)
+    if not page.results:
+        services.responder.post(response_url, {**render_empty(query, tr), **EPHEMERAL})
+        return "empty"
+    contact = page.contact
+    message = render_page(page, query, tr, contact_url=services.contact_url(contact.contact_id if contact else None))
+    delivered = services.responder.post(
+        response_url, {**message, "response_type": "in_channel", "replace_original": False}
+    )
+    return "ok" if delivered else "post_failed"

@@ -1,0 +1,51 @@
+"""Logging: plain or one JSON object per line, with tokens scrubbed from anything that slips through."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+_SECRET = re.compile(r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|pat-[a-z0-9]{2,4}-[A-Za-z0-9-]+|Bearer\s+\S+)")
+
+
+def scrub(text: str) -> str:
+    return _SECRET.sub("[redacted]", text)
+
+
+class ScrubbingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record))
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, tz=timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        audit = getattr(record, "audit", None)
+        if isinstance(audit, dict):
+            entry["audit"] = audit
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return scrub(json.dumps(entry, ensure_ascii=False, default=str))
+
+
+def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
+    """Everything to stderr, so `preview --json` keeps stdout pure."""
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(ScrubbingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(getattr(logging, level.upper(), logging.INFO))
+    # urllib3 logs full URLs (with the contact's email) at DEBUG; keep it quiet unless asked.
+    logging.getLogger("urllib3").setLevel(max(root.level, logging.WARNING))

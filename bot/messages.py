@@ -1,0 +1,247 @@
+"""The one catalogue of user-facing text, in every language the bot speaks.
+
+Keys are dotted names; values are `str.format` templates. `tests/test_messages.py` fails when a key or a
+placeholder exists in one language and not the other. Number and date formatting that follows the language
+lives here too, so views never hard-code a separator.
+"""
+
+from __future__ import annotations
+
+import string
+from datetime import datetime, timezone
+from typing import Any
+
+DEFAULT_LANGUAGE = "en"
+
+_EN: dict[str, str] = {
+    # Usage and command errors.
+    "usage.title": "How to use /participations",
+    "usage.body": (
+        "*`/participations <email-or-contact-id> [state] [limit=N]`*\n"
+        "Shows the HubSpot marketing events a contact registered for, attended, missed or cancelled.\n\n"
+        "*state* (optional): `registered`, `attended`, `cancelled` (or `canceled`), `no_show` (or `no-show`)\n"
+        "*limit* (optional): results per page, 1–100 (default 10)\n"
+        "*summary* (optional): post the contact's attendance summary instead of a page\n\n"
+        "Examples:\n"
+        "• `/participations jane@example.com`\n"
+        "• `/participations jane@example.com attended`\n"
+        "• `/participations 12345 no_show limit=25`"
+    ),
+    "usage.fallback": "Usage: /participations <email-or-contact-id> [state] [limit=N]",
+    "command.unknown_state": (
+        "I don't know the state `{state}`. Use one of `registered`, `attended`, `cancelled` or `no_show`, "
+        "or leave it out to see every state."
+    ),
+    "command.bad_identifier": (
+        "`{identifier}` is not an email address or a HubSpot contact id. "
+        "Try `/participations jane@example.com` or `/participations 12345`."
+    ),
+    "command.user_mention": (
+        "That's a Slack user, not a HubSpot contact. Give the contact's email address or HubSpot contact id."
+    ),
+    "command.bad_limit": "`{value}` is not a valid limit: use `limit=N` with N from 1 to 100.",
+    "command.too_many_words": "I didn't understand `{word}`. {hint}",
+    "command.too_long": "That command is too long ({length} characters). {hint}",
+    "command.hint": "Type `/participations help` for the accepted forms.",
+    # Results.
+    "page.header": "Marketing events · {who}",
+    "page.header_state": "{state} events · {who}",
+    "page.contact_line": "*{name}* · {email}",
+    "page.contact_line_no_name": "*{email}*",
+    "page.contact_id": "HubSpot contact {contact_id}",
+    "page.total": "{total} participation records",
+    "page.total_one": "1 participation record",
+    "page.filter": "Filter: {state}",
+    "page.showing": "Showing {start}–{end} of {total}",
+    "page.page_number": "Page {page}",
+    "page.unnamed_event": "(unnamed event)",
+    "page.attendance": "{percent} attended",
+    "page.no_date": "date unknown",
+    "page.date_format": "{date_short_pretty} at {time}",
+    "page.fallback": "{who}: {total} marketing event participations (showing {start}–{end})",
+    "page.more_in_hubspot": "More results exist, but the page cursor is too long to carry in a button.",
+    "page.empty": "No participations found for {identifier}.",
+    "page.empty_state": "No {state} participations found for {identifier}.",
+    "page.posted_in_thread": "➡️ Page {page} is in the thread.",
+    "page.requested_by": "Requested by <@{user_id}>",
+    "button.next": "Next page",
+    # States.
+    "state.REGISTERED": "Registered",
+    "state.ATTENDED": "Attended",
+    "state.CANCELLED": "Cancelled",
+    "state.NO_SHOW": "No-show",
+    "state.EMPTY": "No state",
+    # Errors.
+    "error.not_found": "No HubSpot contact found for {identifier}.",
+    "error.auth": (
+        "HubSpot rejected the bot's access token (invalid or expired). "
+        "A HubSpot admin needs to update `HUBSPOT_ACCESS_TOKEN`."
+    ),
+    "error.scope": (
+        "The bot's HubSpot token is missing the scope {scopes}. "
+        "A HubSpot admin needs to grant it to the private app or service key."
+    ),
+    "error.rate_limited": "HubSpot is rate limiting us right now. Please try again in a minute.",
+    "error.daily_limit": (
+        "This HubSpot account has used up its daily API quota. It resets at midnight in the account's time zone."
+    ),
+    "error.unavailable": "HubSpot is not answering right now. Please try again in a few minutes.",
+    "error.unexpected": "HubSpot sent an unexpected response. Please try again; if it persists, tell an admin.",
+    "error.bad_request": "HubSpot rejected the request: {detail}",
+    "error.internal": "Something went wrong on our side. Please try again; if it persists, tell an admin.",
+    "error.bad_button": "That button is no longer valid. Run `/participations` again.",
+    "error.denied": "Sorry, you are not allowed to look up HubSpot participations here.",
+    "error.already_posted": "That page is already in the thread.",
+    "error.post_failed": "I couldn't post in this conversation ({reason}). Invite me to the channel and try again.",
+    "error.reference": "Reference: `{reference}`",
+}
+
+_PT_BR: dict[str, str] = {
+    "usage.title": "Como usar /participations",
+    "usage.body": (
+        "*`/participations <email-ou-id-do-contato> [estado] [limit=N]`*\n"
+        "Mostra os eventos de marketing do HubSpot em que um contato se inscreveu, participou, faltou ou "
+        "cancelou.\n\n"
+        "*estado* (opcional): `registered`, `attended`, `cancelled` (ou `canceled`), `no_show` (ou `no-show`)\n"
+        "*limit* (opcional): resultados por página, de 1 a 100 (padrão 10)\n"
+        "*summary* (opcional): publica o resumo de participação do contato em vez de uma página\n\n"
+        "Exemplos:\n"
+        "• `/participations jane@example.com`\n"
+        "• `/participations jane@example.com attended`\n"
+        "• `/participations 12345 no_show limit=25`"
+    ),
+    "usage.fallback": "Uso: /participations <email-ou-id-do-contato> [estado] [limit=N]",
+    "command.unknown_state": (
+        "Não conheço o estado `{state}`. Use `registered`, `attended`, `cancelled` ou `no_show`, "
+        "ou omita-o para ver todos os estados."
+    ),
+    "command.bad_identifier": (
+        "`{identifier}` não é um e-mail nem um ID de contato do HubSpot. "
+        "Tente `/participations jane@example.com` ou `/participations 12345`."
+    ),
+    "command.user_mention": (
+        "Isso é um usuário do Slack, não um contato do HubSpot. Informe o e-mail ou o ID do contato no HubSpot."
+    ),
+    "command.bad_limit": "`{value}` não é um limite válido: use `limit=N` com N de 1 a 100.",
+    "command.too_many_words": "Não entendi `{word}`. {hint}",
+    "command.too_long": "Esse comando é longo demais ({length} caracteres). {hint}",
+    "command.hint": "Digite `/participations help` para ver as formas aceitas.",
+    "page.header": "Eventos de marketing · {who}",
+    "page.header_state": "Eventos ({state}) · {who}",
+    "page.contact_line": "*{name}* · {email}",
+    "page.contact_line_no_name": "*{email}*",
+    "page.contact_id": "Contato {contact_id} no HubSpot",
+    "page.total": "{total} registros de participação",
+    "page.total_one": "1 registro de participação",
+    "page.filter": "Filtro: {state}",
+    "page.showing": "Mostrando {start}–{end} de {total}",
+    "page.page_number": "Página {page}",
+    "page.unnamed_event": "(evento sem nome)",
+    "page.attendance": "{percent} de presença",
+    "page.no_date": "data desconhecida",
+    "page.date_format": "{date_short_pretty} às {time}",
+    "page.fallback": "{who}: {total} participações em eventos de marketing (mostrando {start}–{end})",
+    "page.more_in_hubspot": "Há mais resultados, mas o cursor da página é longo demais para caber num botão.",
+    "page.empty": "Nenhuma participação encontrada para {identifier}.",
+    "page.empty_state": "Nenhuma participação com estado {state} encontrada para {identifier}.",
+    "page.posted_in_thread": "➡️ A página {page} está na conversa (thread).",
+    "page.requested_by": "Solicitado por <@{user_id}>",
+    "button.next": "Próxima página",
+    "state.REGISTERED": "Inscrito",
+    "state.ATTENDED": "Participou",
+    "state.CANCELLED": "Cancelado",
+    "state.NO_SHOW": "Não compareceu",
+    "state.EMPTY": "Sem estado",
+    "error.not_found": "Nenhum contato do HubSpot encontrado para {identifier}.",
+    "error.auth": (
+        "O HubSpot recusou o token de acesso do bot (inválido ou expirado). "
+        "Um administrador do HubSpot precisa atualizar `HUBSPOT_ACCESS_TOKEN`."
+    ),
+    "error.scope": (
+        "O token do HubSpot do bot não tem o escopo {scopes}. "
+        "Um administrador do HubSpot precisa concedê-lo ao app privado ou à chave de serviço."
+    ),
+    "error.rate_limited": "O HubSpot está limitando nossas requisições agora. Tente de novo em um minuto.",
+    "error.daily_limit": (
+        "Esta conta do HubSpot esgotou a cota diária da API. Ela é renovada à meia-noite no fuso da conta."
+    ),
+    "error.unavailable": "O HubSpot não está respondendo agora. Tente de novo em alguns minutos.",
+    "error.unexpected": (
+        "O HubSpot enviou uma resposta inesperada. Tente de novo; se persistir, avise um administrador."
+    ),
+    "error.bad_request": "O HubSpot recusou a requisição: {detail}",
+    "error.internal": "Algo deu errado do nosso lado. Tente de novo; se persistir, avise um administrador.",
+    "error.bad_button": "Este botão não é mais válido. Execute `/participations` de novo.",
+    "error.denied": "Desculpe, você não tem permissão para consultar participações do HubSpot aqui.",
+    "error.already_posted": "Essa página já está na conversa (thread).",
+    "error.post_failed": ("Não consegui publicar nesta conversa ({reason}). Convide-me para o canal e tente de novo."),
+    "error.reference": "Referência: `{reference}`",
+}
+
+CATALOGUE: dict[str, dict[str, str]] = {"en": _EN, "pt-BR": _PT_BR}
+LANGUAGES: tuple[str, ...] = tuple(CATALOGUE)
+
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def normalise_language(tag: str | None, default: str = DEFAULT_LANGUAGE) -> str:
+    """Slack locale (`pt-BR`, `pt-PT`, `en-US`, …) → a catalogue language: `pt-*` → pt-BR, else English."""
+    if not tag:
+        return default if default in CATALOGUE else DEFAULT_LANGUAGE
+    lowered = tag.strip().replace("_", "-").lower()
+    if lowered == "pt" or lowered.startswith("pt-"):
+        return "pt-BR"
+    if lowered == "en" or lowered.startswith("en-"):
+        return "en"
+    return "en"
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+class Translator:
+    """Text and number formatting for one language."""
+
+    def __init__(self, language: str = DEFAULT_LANGUAGE) -> None:
+        self.language = language if language in CATALOGUE else DEFAULT_LANGUAGE
+        self._texts = CATALOGUE[self.language]
+
+    def __call__(self, key: str, **values: Any) -> str:
+        template = self._texts.get(key) or _EN[key]
+        return template.format(**values) if values else template
+
+    def has(self, key: str) -> bool:
+        return key in self._texts
+
+    def number(self, value: int) -> str:
+        grouped = f"{value:,}"
+        return grouped.replace(",", ".") if self.language == "pt-BR" else grouped
+
+    def percent(self, value: float) -> str:
+        text = f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+        if self.language == "pt-BR":
+            text = text.replace(".", ",")
+        return f"{text}%"
+
+    def date_fallback(self, moment: datetime) -> str:
+        """Plain-text date (UTC) for clients that cannot render Slack's date token, and for previews."""
+        utc = moment.astimezone(timezone.utc)
+        if self.language == "pt-BR":
+            return utc.strftime("%d/%m/%Y %H:%M UTC")
+        return f"{_MONTHS_EN[utc.month - 1]} {utc.day}, {utc.year} {utc:%H:%M} UTC"
+
+    def state(self, raw: str | None) -> str:
+        key = f"state.{raw}" if raw else "state.EMPTY"
+        return self(key) if key in self._texts else (raw or self("state.EMPTY"))
+
+
+def duration(seconds: int) -> str:
+    """`1h 05m`, `52m`, `45s`: the same in both languages."""
+    hours, remainder = divmod(max(0, int(seconds)), 3600)
+    minutes, secs = divmod(remainder, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m" if not secs else f"{minutes}m {secs:02d}s"
+    return f"{secs}s"

@@ -1,0 +1,40 @@
+"""HTTP mode under gunicorn: one process, threads for concurrent requests (see README: Run)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from bot.config import Settings
+
+
+class GunicornServer(BaseApplication):  # type: ignore[misc]
+    """Runs our WSGI app programmatically, so `participations-bot serve` is the Procfile's one command."""
+
+    def __init__(self, settings: Settings, host: str = "0.0.0.0", port: int | None = None) -> None:  # noqa: S104
+        self.settings = settings
+        self.options = {
+            "bind": f"{host}:{port or settings.port}",
+            "workers": 1,
+            "worker_class": "gthread",
+            "threads": settings.http_threads,
+            "timeout": 30,
+            "graceful_timeout": 10,
+            "keepalive": 5,
+            "loglevel": settings.log_level.lower(),
+            "accesslog": None,
+        }
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        # Built in the worker (after fork), so thread pools and sessions belong to the serving process.
+        from bot.app import build_app, build_wsgi
+        from bot.logging_setup import configure_logging
+
+        configure_logging(self.settings.log_level, self.settings.log_format)
+        return build_wsgi(build_app(self.settings))

@@ -1,0 +1,232 @@
+"""What listeners need besides Slack's own objects: built once per app, injectable in tests."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.web import WebClient
+from slack_sdk.webhook import WebhookClient
+
+from bot.config import Settings
+from bot.hubspot.client import HubSpotClient
+from bot.messages import normalise_language
+
+log = logging.getLogger(__name__)
+audit_log = logging.getLogger("bot.audit")
+
+Clock = Callable[[], float]
+
+
+def new_reference() -> str:
+    """Our own short request id, shown to users and logged, when HubSpot gives no correlationId."""
+    return uuid.uuid4().hex[:10]
+
+
+def mask_identifier(identifier: str) -> str:
+    """A log-safe stand-in: enough to correlate lines, not enough to recover an email."""
+    digest = hashlib.sha256(identifier.strip().lower().encode()).hexdigest()[:12]
+    if "@" in identifier:
+        local, _, domain = identifier.partition("@")
+        return f"{local[:1]}***@{domain[:1]}***#{digest}"
+    return f"id#{digest}"
+
+
+@dataclass(frozen=True)
+class AccessPolicy:
+    """Optional allow-lists; an empty list lets everyone in."""
+
+    user_ids: frozenset[str] = frozenset()
+    channel_ids: frozenset[str] = frozenset()
+    team_ids: frozenset[str] = frozenset()
+
+    def allows(self, user_id: str | None, channel_id: str | None, team_id: str | None) -> bool:
+        return all(
+            not allowed or (value is not None and value in allowed)
+            for allowed, value in (
+                (self.user_ids, user_id),
+                (self.channel_ids, channel_id),
+                (self.team_ids, team_id),
+            )
+        )
+
+
+class ClickGuard:
+    """De-duplicates button clicks within this process: the first claim of a key wins for `ttl` seconds.
+
+    Several processes do not share this set; the button is removed after the first click, which covers
+    sequential clicks anywhere, but two simultaneous clicks landing on two processes could both post.
+    """
+
+    def __init__(self, ttl: float = 600.0, clock: Clock = time.monotonic) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._claims: dict[Hashable, float] = {}
+        self._lock = threading.Lock()
+
+    def claim(self, key: Hashable) -> bool:
+        with self._lock:
+            now = self._clock()
+            if len(self._claims) > 1000:
+                self._claims = {k: expiry for k, expiry in self._claims.items() if expiry > now}
+            expiry = self._claims.get(key)
+            if expiry is not None and expiry > now:
+                return False
+            self._claims[key] = now + self._ttl
+            return True
+
+    def release(self, key: Hashable) -> None:
+        """Let the user try again after a failure."""
+        with self._lock:
+            self._claims.pop(key, None)
+
+
+class LocaleResolver:
+    """Slack user → catalogue language, via `users.info(include_locale=true)`, cached per user."""
+
+    def __init__(
+        self, client: WebClient | None, default: str, ttl: float = 3600.0, clock: Clock = time.monotonic
+    ) -> None:
+        self._client = client
+        self._default = default
+        self._ttl = ttl
+        self._clock = clock
+        self._cache: dict[str, tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    def language_for(self, user_id: str | None) -> str:
+        if not user_id or self._client is None:
+            return self._default
+        now = self._clock()
+        with self._lock:
+            cached = self._cache.get(user_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        language = self._lookup(user_id)
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[user_id] = (now + self._ttl, language)
+        return language
+
+    def _lookup(self, user_id: str) -> str:
+        assert self._client is not None
+        try:
+            response = self._client.users_info(user=user_id, include_locale=True)
+            locale = (response.get("user") or {}).get("locale")
+        except Exception as exc:  # any failure: fall back, never block the answer
+            log.info("locale lookup failed for a user (%s); using %s", type(exc).__name__, self._default)
+            return self._default
+        return normalise_language(locale, self._default) if locale else self._default
+
+
+class Responder:
+    """Posts to response URLs with a timeout and retries, and logs a non-2xx answer instead of dropping it."""
+
+    def __init__(self, timeout: float = 10.0) -> None:
+        self._timeout = timeout
+        self._retry_handlers = [
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=2),
+        ]
+
+    def post(self, response_url: str | None, message: dict[str, Any]) -> bool:
+        if not response_url:
+            log.warning("no response_url to answer with; message dropped")
+            return False
+        client = WebhookClient(url=response_url, timeout=int(self._timeout), retry_handlers=self._retry_handlers)
+        try:
+            response = client.send_dict(message)
+        except Exception as exc:
+            log.error("response_url post failed: %s", type(exc).__name__)
+            return False
+        if not 200 <= response.status_code < 300:
+            log.error("response_url answered %s: %s", response.status_code, (response.body or "")[:200])
+            return False
+        return True
+
+
+def make_web_client(settings: Settings) -> WebClient:
+    return WebClient(
+        token=settings.slack_bot_token or None,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=2)],
+    )
+
+
+@dataclass
+class Services:
+    settings: Settings
+    hubspot: HubSpotClient
+    responder: Responder
+    locales: LocaleResolver
+    access: AccessPolicy
+    clicks: ClickGuard = field(default_factory=ClickGuard)
+    clock: Clock = time.monotonic
+
+    def contact_url(self, contact_id: str | None) -> str | None:
+        """Link to the contact's HubSpot record when the portal is configured."""
+        if not contact_id or not self.settings.hubspot_portal_id or not contact_id.isdigit():
+            return None
+        base = self.settings.hubspot_app_base.rstrip("/")
+        return f"{base}/contacts/{self.settings.hubspot_portal_id}/record/0-1/{contact_id}"
+
+    def audit(
+        self,
+        kind: str,
+        *,
+        body: dict[str, Any],
+        identifier: str | None,
+        state: str | None,
+        page: int | None,
+        outcome: str,
+        started: float,
+        reference: str,
+    ) -> None:
+        user = body.get("user_id") or (body.get("user") or {}).get("id")
+        channel = body.get("channel_id") or (body.get("channel") or {}).get("id")
+        audit_log.info(
+            "%s user=%s channel=%s contact=%s state=%s page=%s outcome=%s latency_ms=%d ref=%s",
+            kind,
+            user,
+            channel,
+            mask_identifier(identifier) if identifier else "-",
+            state or "any",
+            page if page is not None else "-",
+            outcome,
+            (self.clock() - started) * 1000,
+            reference,
+            extra={
+                "audit": {
+                    "kind": kind,
+                    "user": user,
+                    "channel": channel,
+                    "contact": mask_identifier(identifier) if identifier else None,
+                    "state": state,
+                    "page": page,
+                    "outcome": outcome,
+                    "reference": reference,
+                }
+            },
+        )
+
+
+def build_services(settings: Settings, *, web_client: WebClient | None = None, **overrides: Any) -> Services:
+    hubspot = overrides.pop("hubspot", None) or HubSpotClient.from_settings(settings)
+    return Services(
+        settings=settings,
+        hubspot=hubspot,
+        responder=overrides.pop("responder", None) or Responder(),
+        locales=overrides.pop("locales", None)
+        or LocaleResolver(web_client if settings.slack_bot_token else None, settings.default_language),
+        access=AccessPolicy(settings.allowed_user_ids, settings.allowed_channel_ids, settings.allowed_team_ids),
+        **overrides,
+    )

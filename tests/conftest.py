@@ -1,0 +1,124 @@
+"""Fixtures: loopback fakes, an app built from injected settings, served by a real HTTP server."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+from slack_bolt import App
+
+from bot.app import build_app, build_wsgi
+from bot.config import Settings
+from bot.hubspot.client import HubSpotClient
+from bot.services import Services, build_services, make_web_client
+from tests.fakes import FakeHubSpot, FakeSlack, SlackSender
+
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test-token"
+HUBSPOT_TOKEN = "hs-test-token"
+
+
+class VirtualTime:
+    """An injectable clock whose `sleep` only moves time forward: retries and waits cost nothing."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+        self._lock = threading.Lock()
+
+    def clock(self) -> float:
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+            self.now += max(0.0, seconds)
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@dataclass
+class Bot:
+    app: App
+    services: Services
+    url: str
+    sender: SlackSender
+    time: VirtualTime
+    _server: Any = field(repr=False, default=None)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def fake_hubspot() -> Iterator[FakeHubSpot]:
+    server = FakeHubSpot(token=HUBSPOT_TOKEN)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    server = FakeSlack()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(fake_hubspot: FakeHubSpot, fake_slack: FakeSlack) -> Settings:
+    return Settings(
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        hubspot_access_token=HUBSPOT_TOKEN,
+        hubspot_api_base=fake_hubspot.url,
+        slack_api_url=fake_slack.api_url,
+        hubspot_read_timeout=2.0,
+        hubspot_connect_timeout=1.0,
+    )
+
+
+@pytest.fixture
+def make_bot(fake_slack: FakeSlack) -> Iterator[Callable[..., Bot]]:
+    """Build the app from settings, serve it on 127.0.0.1, and hand back a signed-request sender."""
+    bots: list[Bot] = []
+
+    def factory(settings: Settings, *, virtual_time: VirtualTime | None = None, **client_overrides: Any) -> Bot:
+        time = virtual_time or VirtualTime()
+        web_client = make_web_client(settings)
+        hubspot = HubSpotClient.from_settings(settings, sleep=time.sleep, clock=time.clock, **client_overrides)
+        services = build_services(settings, web_client=web_client, hubspot=hubspot)
+        app = build_app(settings, services=services, web_client=web_client)
+        server = make_server(
+            "127.0.0.1", 0, build_wsgi(app), server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+        )
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        sender = SlackSender(url + "/slack/events", settings.slack_signing_secret, fake_slack)
+        bot = Bot(app=app, services=services, url=url, sender=sender, time=time, _server=server)
+        bots.append(bot)
+        return bot
+
+    yield factory
+    for bot in bots:
+        bot.stop()
+
+
+@pytest.fixture
+def bot(make_bot: Callable[..., Bot], settings: Settings) -> Bot:
+    return make_bot(settings)
