@@ -26,22 +26,21 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 def build_app(settings: Settings, services: Services | None = None, web_client: WebClient | None = None) -> App:
     """A Bolt app whose acks never wait: listeners ack on the request thread, work runs in a pool."""
-    client = web_client or make_web_client(settings)
-    services = services or build_services(settings, web_client=client)
+    services = services or build_services(settings, web_client=web_client or make_web_client(settings))
     token = settings.slack_bot_token
 
     def authorize(enterprise_id: str | None, team_id: str | None, **_: Any) -> AuthorizeResult:
         # Single-workspace app with a known token: no auth.test round trip in front of the first ack.
         return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=token)
 
+    executor = ThreadPoolExecutor(max_workers=settings.listener_workers, thread_name_prefix="participations-worker")
     app = App(
-        client=client,
+        # Token-less: `authorize` supplies the token per request, and Bolt copies this client's base_url.
+        client=make_web_client(settings, with_token=False),
         signing_secret=settings.slack_signing_secret or "unused-in-socket-mode",
         authorize=authorize,
         process_before_response=True,
-        listener_executor=ThreadPoolExecutor(
-            max_workers=settings.listener_workers, thread_name_prefix="participations-worker"
-        ),
+        listener_executor=executor,
         raise_error_for_unhandled_request=False,
     )
 
@@ -51,6 +50,7 @@ def build_app(settings: Settings, services: Services | None = None, web_client: 
 
     register(app, services)
     app._participations_services = services  # type: ignore[attr-defined]  # for tests and tools
+    app._participations_executor = executor  # type: ignore[attr-defined]  # drained on shutdown
     return app
 
 

@@ -131,9 +131,10 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
     """Build settings from the environment; `.env` fills gaps (the real environment wins)."""
     if environ is None:
         if dotenv:
-            from dotenv import load_dotenv
+            from dotenv import find_dotenv, load_dotenv
 
-            load_dotenv(override=False)
+            # usecwd: look beside where the bot is run, not beside this (installed) module.
+            load_dotenv(find_dotenv(usecwd=True), override=False)
         environ = os.environ
     env = environ
 

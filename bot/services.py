@@ -153,9 +153,10 @@ class Responder:
         return True
 
 
-def make_web_client(settings: Settings) -> WebClient:
+def make_web_client(settings: Settings, *, with_token: bool = True) -> WebClient:
+    """A Web API client at SLACK_API_URL that retries connection errors and honours Slack's Retry-After."""
     return WebClient(
-        token=settings.slack_bot_token or None,
+        token=(settings.slack_bot_token or None) if with_token else None,
         base_url=settings.slack_api_url,
         timeout=10,
         retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=2)],

@@ -43,6 +43,7 @@ class VirtualTime:
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    request_queue_size = 128  # socketserver's default backlog of 5 drops bursts of connections
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -60,6 +61,8 @@ class Bot:
     _server: Any = field(repr=False, default=None)
 
     def stop(self) -> None:
+        # Let lookups still in flight finish against the fakes before those go away.
+        self.app._participations_executor.shutdown(wait=True)
         self._server.shutdown()
         self._server.server_close()
 

@@ -1,0 +1,90 @@
+"""Settings: read once, defaults, and one clear line for anything wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.hubspot.client import HubSpotClient
+
+BASE_ENV = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "HUBSPOT_ACCESS_TOKEN": "pat-1"}
+
+
+@pytest.mark.parametrize(
+    ("base", "version", "expected"),
+    [
+        ("https://api.hubapi.com", "", "https://api.hubapi.com/marketing/v3/marketing-events/participations/contacts/"),
+        (
+            "https://api.hubapi.com/",
+            "v3",
+            "https://api.hubapi.com/marketing/v3/marketing-events/participations/contacts/",
+        ),
+        (
+            "http://proxy.local/hubspot/",
+            "",
+            "http://proxy.local/hubspot/marketing/v3/marketing-events/participations/contacts/",
+        ),
+        (
+            "https://api.hubapi.com",
+            "2026-09",
+            "https://api.hubapi.com/marketing/marketing-events/2026-09/participations/contacts/",
+        ),
+    ],
+)
+def test_breakdown_url_is_joined_right(base: str, version: str, expected: str) -> None:
+    settings = load_settings({**BASE_ENV, "HUBSPOT_API_BASE": base, "HUBSPOT_API_VERSION": version})
+    assert settings.hubspot_breakdown_url_prefix == expected
+    client = HubSpotClient.from_settings(settings)
+    assert client.breakdown_url("a+b@x.com") == expected + "a%2Bb%40x.com/breakdown"
+    assert (
+        client.breakdown_url("../../crm/v3/objects/contacts")
+        == expected + "..%2F..%2Fcrm%2Fv3%2Fobjects%2Fcontacts/breakdown"
+    )
+
+
+def test_defaults_and_lists() -> None:
+    settings = load_settings({**BASE_ENV, "ALLOWED_USER_IDS": " U1, U2 ,,", "SLACK_API_URL": "http://127.0.0.1:9/api"})
+    assert settings.port == 3000
+    assert settings.hubspot_api_version == "v3"
+    assert settings.slack_api_url == "http://127.0.0.1:9/api/"
+    assert settings.allowed_user_ids == frozenset({"U1", "U2"})
+    assert settings.allowed_channel_ids == frozenset()
+    settings.require("http")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PORT": "http"}, "PORT must be a whole number"),
+        ({"HUBSPOT_API_VERSION": "v9"}, "HUBSPOT_API_VERSION"),
+        ({"HUBSPOT_API_BASE": "api.hubapi.com"}, "HUBSPOT_API_BASE"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
+        ({"BOT_DEFAULT_LANGUAGE": "fr"}, "BOT_DEFAULT_LANGUAGE"),
+        ({"HUBSPOT_READ_TIMEOUT": "-1"}, "HUBSPOT_READ_TIMEOUT"),
+    ],
+)
+def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings({**BASE_ENV, **env})
+
+
+def test_missing_variables_are_named_per_mode() -> None:
+    empty = Settings()
+    assert empty.missing_for("http") == ["SLACK_BOT_TOKEN", "HUBSPOT_ACCESS_TOKEN", "SLACK_SIGNING_SECRET"]
+    assert empty.missing_for("socket") == ["SLACK_BOT_TOKEN", "HUBSPOT_ACCESS_TOKEN", "SLACK_APP_TOKEN"]
+    with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
+        Settings(slack_bot_token="x", hubspot_access_token="y").require("http")
+    with pytest.raises(ConfigError, match="xapp-"):
+        Settings(slack_bot_token="x", hubspot_access_token="y", slack_app_token="xoxb-z").require("socket")
+
+
+def test_dotenv_fills_gaps_but_the_environment_wins(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / ".env").write_text("HUBSPOT_ACCESS_TOKEN=from-dotenv\nPORT=4000\n")
+    monkeypatch.chdir(tmp_path)
+    for name in ("HUBSPOT_ACCESS_TOKEN", "PORT"):
+        monkeypatch.setenv(name, "placeholder")  # so monkeypatch restores the original afterwards
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("PORT", "5000")
+    settings = load_settings()
+    assert settings.hubspot_access_token == "from-dotenv"
+    assert settings.port == 5000

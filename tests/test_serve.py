@@ -1,0 +1,115 @@
+"""`participations-bot serve`, the Procfile's command, as a real process under gunicorn."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
+from tests.fakes import FakeHubSpot, FakeSlack, SlackSender, all_text, participation
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The machine's environment without any bot variable, so a developer's .env or shell cannot leak in."""
+    names = {line.split("=", 1)[0] for line in (ROOT / ".env.example").read_text().splitlines() if "=" in line}
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def served(fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = clean_env(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        HUBSPOT_ACCESS_TOKEN=HUBSPOT_TOKEN,
+        HUBSPOT_API_BASE=fake_hubspot.url + "/",
+        SLACK_API_URL=fake_slack.api_url,
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=tmp_path,  # no .env here
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                output = process.stdout.read() if process.stdout else ""
+                pytest.fail(f"server did not become healthy:\n{output}")
+            time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def test_serve_answers_a_signed_command_and_posts_the_page(
+    served: str, fake_hubspot: FakeHubSpot, fake_slack: FakeSlack
+) -> None:
+    fake_hubspot.add_contact([participation(i) for i in range(12)], "jane@example.com")
+    sender = SlackSender(served + "/slack/events", SIGNING_SECRET, fake_slack)
+    response, name = sender.command("jane@example.com attended")
+    assert response.status_code == 200
+    message = fake_slack.wait_for(lambda: fake_slack.responses(name), timeout=15)[0]
+    assert message["response_type"] == "in_channel"
+    assert "Showing 1–10 of 12" in all_text(message)
+    assert fake_hubspot.calls[0].query["state"] == "ATTENDED"
+
+    forged, _ = sender.command("jane@example.com", secret="wrong")
+    assert forged.status_code == 401
+
+
+def test_a_missing_variable_fails_with_one_line_naming_it(tmp_path: Path) -> None:
+    env = clean_env(SLACK_BOT_TOKEN=BOT_TOKEN, HUBSPOT_ACCESS_TOKEN=HUBSPOT_TOKEN)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--port", str(free_port())],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "SLACK_SIGNING_SECRET" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_socket_mode_needs_an_app_token(tmp_path: Path) -> None:
+    env = clean_env(SLACK_BOT_TOKEN=BOT_TOKEN, HUBSPOT_ACCESS_TOKEN=HUBSPOT_TOKEN, SLACK_APP_TOKEN="xoxb-wrong-kind")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "socket"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert "xapp-" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,117 @@
+"""Views are pure: a parsed page in, a Slack message out."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from slack_sdk.models.blocks import Block
+
+from bot.blocks import NEXT_ACTION_ID, escape, mark_page_posted, render_page, truncate
+from bot.hubspot.models import State, parse_page
+from bot.messages import Translator, duration
+from bot.parsing import PageQuery, decode_query
+from tests.fakes import all_text, find_button, participation
+
+EN = Translator("en")
+
+
+def page_of(records: list[dict], total: int | None = None, after: str | None = None):  # type: ignore[no-untyped-def]
+    body: dict = {"total": total if total is not None else len(records), "results": records}
+    if after:
+        body["paging"] = {"next": {"after": after}}
+    return parse_page(body)
+
+
+def test_escape_order_and_scope() -> None:
+    assert escape("a & <b> &amp;") == "a &amp; &lt;b&gt; &amp;amp;"
+    assert escape("*bold* _it_ @here #c") == "*bold* _it_ @here #c"
+
+
+def test_truncate_keeps_short_text_and_marks_cuts() -> None:
+    assert truncate("short", 40) == "short"
+    cut = truncate("x" * 300, 200)
+    assert len(cut) == 200 and cut.endswith("…")
+
+
+def test_duration_formats() -> None:
+    assert duration(3900) == "1h 05m"
+    assert duration(3120) == "52m"
+    assert duration(45) == "45s"
+
+
+def test_missing_fields_never_show_none() -> None:
+    bare = {"id": "1", "associations": {}, "properties": {"attendanceState": None, "occurredAt": None}}
+    message = render_page(page_of([bare]), PageQuery("jane@example.com"), EN)
+    text = all_text(message)
+    assert "None" not in text and "null" not in text
+    assert "(unnamed event)" in text and "date unknown" in text and "No state" in text
+    assert "jane@example.com" in text  # the contact is unknown: show what the user typed
+
+
+def test_states_have_distinct_markers_and_unknown_states_survive() -> None:
+    states = ["REGISTERED", "ATTENDED", "CANCELLED", "NO_SHOW", "EMPTY", "WAITLISTED"]
+    records = [participation(i, state=s) for i, s in enumerate(states)]
+    text = all_text(render_page(page_of(records), PageQuery("jane@example.com"), EN))
+    for marker in ("📝 ", "✅ ", "❌ ", "🚫 ", "⚪ ", "❔ "):
+        assert marker in text
+    assert "WAITLISTED" in text
+
+
+def test_iso_occurred_at_is_accepted() -> None:
+    record = participation(1, occurred_at="2026-03-05T14:30:00Z")
+    text = all_text(render_page(page_of([record]), PageQuery("jane@example.com"), EN))
+    seconds = int(datetime(2026, 3, 5, 14, 30, tzinfo=timezone.utc).timestamp())
+    assert f"<!date^{seconds}^" in text and "|Mar 5, 2026 14:30 UTC>" in text
+
+
+def test_position_and_next_button_carry_state_limit_and_page() -> None:
+    records = [participation(i) for i in range(5)]
+    query = PageQuery("12345", State.ATTENDED, 5, after="c1", page=3)
+    message = render_page(page_of(records, total=40, after="c2"), query, EN)
+    assert "Showing 11–15 of 40" in all_text(message)
+    button = find_button(message["blocks"])
+    assert button is not None
+    assert decode_query(button["value"]) == PageQuery("12345", State.ATTENDED, 5, "c2", 4)
+
+
+def test_a_cursor_too_long_for_a_button_is_said_not_dropped() -> None:
+    message = render_page(page_of([participation(1)], total=5, after="c" * 2100), PageQuery("1"), EN)
+    assert find_button(message["blocks"]) is None
+    assert "cursor is too long" in all_text(message)
+
+
+def test_every_block_of_a_hundred_long_entries_is_valid() -> None:
+    records = [participation(i, name="&<>" * 400, first="Ü" * 300, last="&" * 300) for i in range(100)]
+    message = render_page(page_of(records, total=1000, after="next"), PageQuery("jane@example.com", limit=100), EN)
+    assert len(message["blocks"]) <= 50
+    for block in message["blocks"]:
+        Block.parse(block).to_dict()
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= 3000
+    assert len(message["text"]) <= 4000
+
+
+def test_mark_page_posted_keeps_content_and_other_buttons() -> None:
+    records = [participation(i) for i in range(3)]
+    other = {"type": "button", "action_id": "other", "text": {"type": "plain_text", "text": "Other"}, "value": "x"}
+    message = render_page(page_of(records, total=9, after="c"), PageQuery("1"), EN, extra_buttons=[other])
+    rebuilt = mark_page_posted(message["blocks"], NEXT_ACTION_ID, 2, EN)
+    assert find_button(rebuilt) is None
+    assert find_button(rebuilt, "other") is not None
+    assert "Page 2 is in the thread" in all_text({"blocks": rebuilt})
+    assert all_text({"blocks": message["blocks"][:-1]}) in all_text({"blocks": rebuilt})
+    ids = [b.get("block_id") for b in rebuilt if b.get("block_id")]
+    assert len(ids) == len(set(ids))
+
+
+def test_portuguese_rendering() -> None:
+    pt = Translator("pt-BR")
+    records = [participation(i, percentage="87.5") for i in range(3)]
+    message = render_page(page_of(records, total=1234, after="c"), PageQuery("1", State.ATTENDED), pt)
+    text = all_text(message)
+    assert "Mostrando 1–3 de 1.234" in text
+    assert "87,5% de presença" in text
+    assert "Participou" in text
+    assert "|09/10/2026 18:43 UTC>" in text
+    button = find_button(message["blocks"])
+    assert button is not None and button["text"]["text"] == "Próxima página"
