@@ -87,8 +87,11 @@ def to_csv(records: Iterable[Participation]) -> str:
 
 
 def to_csv_bytes(records: Iterable[Participation]) -> bytes:
-    """UTF-8 with BOM: Excel then shows `São Paulo`, not mojibake; `csv` readers use `utf-8-sig`."""
-    return to_csv(records).encode("utf-8-sig")
+    """UTF-8 with BOM: Excel then shows `São Paulo`, not mojibake; `csv` readers use `utf-8-sig`.
+
+    A lone surrogate (JSON allows `\\ud800`) cannot be encoded: it becomes `?` instead of failing the export.
+    """
+    return to_csv(records).encode("utf-8-sig", errors="replace")
 
 
 def export_filename(identifier: str, state: State | None, day: datetime) -> str:
