@@ -74,10 +74,10 @@ _EN: dict[str, str] = {
     "summary.state_count": "{state} {count}",
     "summary.field_records": "*Participation records*\n{records}",
     "summary.field_events": "*Distinct events*\n{events}",
-    "summary.field_show_up": "*Show-up rate*\n{rate} ({attended} of {events})",
+    "summary.field_show_up": "*Show-up rate*\n{rate} ({attended} of {events} events)",
     "summary.field_show_up_none": "*Show-up rate*\nno event with an outcome yet",
     "summary.field_show_up_filtered": "*Show-up rate*\nneeds every state (no filter)",
-    "summary.field_average": "*Average attendance*\n{percent} (over {events})",
+    "summary.field_average": "*Average attendance*\n{percent} (over {events} events)",
     "summary.field_average_none": "*Average attendance*\nnot reported",
     "summary.field_time": "*Time attended*\n{duration}",
     "summary.field_first": "*First participation*\n{date}",
@@ -85,8 +85,8 @@ _EN: dict[str, str] = {
     "summary.definition": (
         "Show-up rate = events attended ÷ events registered for that have an outcome (attended or no-show); "
         "upcoming registrations and cancelled events are left out. Records are grouped into events by HubSpot "
-        "marketing event id (one event can hold several records, e.g. registered then no-show); attendance "
-        "percentage and time count once per event."
+        "marketing event id, else event name (one event can hold several records, e.g. registered then no-show); "
+        "attendance percentage and time count once per event."
     ),
     "summary.truncated": (
         "⚠️ Based on the first {count} of {total} records: the bot reads at most {cap} (`MAX_EXPORT_RECORDS`)."
@@ -191,10 +191,10 @@ _PT_BR: dict[str, str] = {
     "summary.state_count": "{state} {count}",
     "summary.field_records": "*Registros de participação*\n{records}",
     "summary.field_events": "*Eventos distintos*\n{events}",
-    "summary.field_show_up": "*Taxa de comparecimento*\n{rate} ({attended} de {events})",
+    "summary.field_show_up": "*Taxa de comparecimento*\n{rate} ({attended} de {events} eventos)",
     "summary.field_show_up_none": "*Taxa de comparecimento*\nnenhum evento com resultado ainda",
     "summary.field_show_up_filtered": "*Taxa de comparecimento*\nprecisa de todos os estados (sem filtro)",
-    "summary.field_average": "*Presença média*\n{percent} (em {events})",
+    "summary.field_average": "*Presença média*\n{percent} (em {events} eventos)",
     "summary.field_average_none": "*Presença média*\nnão informada",
     "summary.field_time": "*Tempo de participação*\n{duration}",
     "summary.field_first": "*Primeira participação*\n{date}",
@@ -202,8 +202,9 @@ _PT_BR: dict[str, str] = {
     "summary.definition": (
         "Taxa de comparecimento = eventos com presença ÷ eventos com inscrição que já têm resultado (participou "
         "ou não compareceu); inscrições em eventos futuros e eventos cancelados ficam de fora. Os registros são "
-        "agrupados em eventos pelo ID do evento de marketing no HubSpot (um evento pode ter vários registros, "
-        "p. ex. inscrito e depois não compareceu); porcentagem e tempo de presença contam uma vez por evento."
+        "agrupados em eventos pelo ID do evento de marketing no HubSpot, ou pelo nome do evento (um evento pode ter "
+        "vários registros, p. ex. inscrito e depois não compareceu); porcentagem e tempo de presença contam uma "
+        "vez por evento."
     ),
     "summary.truncated": (
         "⚠️ Baseado nos primeiros {count} de {total} registros: o bot lê no máximo {cap} (`MAX_EXPORT_RECORDS`)."

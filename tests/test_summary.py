@@ -88,8 +88,8 @@ def test_hand_checked_message_in_both_languages() -> None:
     en = all_text(render_summary(summary, ContactQuery("jane@example.com"), Translator("en"), cap=1000))
     for expected in (
         "Attendance summary · Jane Doe",
-        "75% (3 of 4)",
-        "90% (over 3)",
+        "75% (3 of 4 events)",
+        "90% (over 3 events)",
         "1h 30m",
         "Attended 4",
         "Registered 5",
@@ -103,8 +103,8 @@ def test_hand_checked_message_in_both_languages() -> None:
     pt = all_text(render_summary(summary, ContactQuery("jane@example.com"), Translator("pt-BR"), cap=1000))
     for expected in (
         "Resumo de participação · Jane Doe",
-        "75% (3 de 4)",
-        "90% (em 3)",
+        "75% (3 de 4 eventos)",
+        "90% (em 3 eventos)",
         "Participou 4",
         "Taxa de comparecimento = eventos",
     ):
@@ -267,8 +267,8 @@ def test_summary_button_posts_in_the_thread_then_retires_only_itself(
     assert post["channel"] == "C1"
     assert post["thread_ts"] == FIRST_TS
     text = all_text(post)
-    assert "75% (3 of 4)" in text
-    assert "90% (over 3)" in text
+    assert "75% (3 of 4 events)" in text
+    assert "90% (over 3 events)" in text
     assert "1h 30m" in text
     # One request of 100 read all 13 records, whatever the page's own limit was.
     assert [c.query["limit"] for c in jane.calls[calls_before:]] == ["100"]
@@ -296,7 +296,7 @@ def test_summary_command_posts_in_channel_with_an_export_button(
 ) -> None:
     message = run_command(bot, fake_slack, "jane@example.com summary")
     assert message["response_type"] == "in_channel"
-    assert "75% (3 of 4)" in all_text(message)
+    assert "75% (3 of 4 events)" in all_text(message)
     assert button_ids(message) == [EXPORT_ACTION_ID]
     assert all(c.query["limit"] == "100" for c in jane.calls)
 
@@ -316,7 +316,7 @@ def test_summary_reads_every_page_up_to_the_cap(
 def test_summary_waits_out_a_rate_limit(bot: Bot, jane: FakeHubSpot, fake_slack: FakeSlack) -> None:
     jane.script(Scripted(429, {"status": "error", "policyName": "TEN_SECONDLY_ROLLING"}, {"Retry-After": "2"}))
     message = run_command(bot, fake_slack, "jane@example.com summary")
-    assert "75% (3 of 4)" in all_text(message)
+    assert "75% (3 of 4 events)" in all_text(message)
     assert 2.0 in bot.time.sleeps
 
 
@@ -348,7 +348,7 @@ def test_a_failed_summary_can_be_retried(bot: Bot, jane: FakeHubSpot, fake_slack
     assert "rejected the request" in ephemeral(fake_slack, first)["text"]
     click(bot, fake_slack, message, SUMMARY_ACTION_ID)
     post = fake_slack.wait_for(lambda: fake_slack.api_calls("chat.postMessage"))[0]
-    assert "75% (3 of 4)" in all_text(post)
+    assert "75% (3 of 4 events)" in all_text(post)
 
 
 def test_a_forged_summary_button_is_refused(bot: Bot, jane: FakeHubSpot, fake_slack: FakeSlack) -> None:
