@@ -266,3 +266,15 @@ def test_export_comment_is_in_the_users_language(bot: Bot, jane: FakeHubSpot, fa
     click(bot, fake_slack, message, EXPORT_ACTION_ID)
     assert "23 registros de participação de Jane Doe" in completed(fake_slack)["initial_comment"]
     assert uploaded_rows(fake_slack)[0] == list(COLUMNS)  # column names stay fixed for scripts
+
+
+def test_export_from_the_summary_command_uploads_under_that_summary(
+    bot: Bot, jane: FakeHubSpot, fake_slack: FakeSlack
+) -> None:
+    summary = run_command(bot, fake_slack, "jane@example.com summary")
+    name, _ = click(bot, fake_slack, summary, EXPORT_ACTION_ID, message_ts="1790000005.000500")
+    assert completed(fake_slack)["thread_ts"] == "1790000005.000500"
+    update = replaced(fake_slack, name)
+    assert button_ids(update) == []  # its only button has done its job
+    assert not [b for b in update["blocks"] if b["type"] == "actions"]
+    assert "The CSV export is in the thread." in json.dumps(update, ensure_ascii=False)

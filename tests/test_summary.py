@@ -356,3 +356,13 @@ def test_a_forged_summary_button_is_refused(bot: Bot, jane: FakeHubSpot, fake_sl
     assert response.status_code == 200
     assert "no longer valid" in ephemeral(fake_slack, name)["text"]
     assert not jane.calls
+
+
+def test_new_texts_exist_in_both_languages_with_the_same_placeholders() -> None:
+    from bot.messages import CATALOGUE, placeholders
+
+    keys = [k for k in CATALOGUE["en"] if k.startswith(("summary.", "export.", "button."))]
+    assert len(keys) > 20
+    for key in keys:
+        assert key in CATALOGUE["pt-BR"], key
+        assert placeholders(CATALOGUE["en"][key]) == placeholders(CATALOGUE["pt-BR"][key]), key
