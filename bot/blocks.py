@@ -246,15 +246,31 @@ def render_notice(text: str, tr: Translator, reference: str | None = None) -> Me
 
 def mark_page_posted(blocks: Sequence[Block], action_id: str, posted_page: int, tr: Translator) -> list[Block]:
     """The clicked message, without the button that has done its job, plus a note that says where it went."""
+    return mark_action_done(blocks, action_id, tr("page.posted_in_thread", page=posted_page), suffix=str(posted_page))
+
+
+def mark_action_done(blocks: Sequence[Block], action_id: str, note: str, *, suffix: str) -> list[Block]:
+    """Drop only the button `action_id` (other buttons stay) and add `note` (mrkdwn) just above the buttons.
+
+    Changed blocks get new ids ending in `suffix`. At Slack's 50-block cap the note joins the nearest context
+    block instead of adding one, so the remaining buttons are never cut off.
+    """
     rebuilt: list[Block] = []
     for block in blocks:
         if block.get("type") == "actions":
             elements = [e for e in block.get("elements", []) if e.get("action_id") != action_id]
             if elements:
-                rebuilt.append({**block, "elements": elements, "block_id": f"{ACTIONS_BLOCK_ID}-{posted_page}"})
+                rebuilt.append({**block, "elements": elements, "block_id": f"{ACTIONS_BLOCK_ID}-{suffix}"})
             continue
         rebuilt.append(dict(block))
-    note = context(tr("page.posted_in_thread", page=posted_page), block_id=f"posted-{posted_page}")
     insert_at = next((i for i, b in enumerate(rebuilt) if b.get("type") == "actions"), len(rebuilt))
-    rebuilt.insert(insert_at, note)
+    if len(rebuilt) < MAX_BLOCKS:
+        rebuilt.insert(insert_at, context(note, block_id=f"posted-{suffix}"))
+        return rebuilt
+    for index in range(insert_at - 1, -1, -1):
+        block = rebuilt[index]
+        if block.get("type") == "context" and len(block.get("elements", [])) < 10:
+            elements = [*block.get("elements", []), mrkdwn(note)]
+            rebuilt[index] = {**block, "elements": elements, "block_id": f"posted-{suffix}"}
+            break
     return rebuilt[:MAX_BLOCKS]

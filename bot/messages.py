@@ -65,6 +65,42 @@ _EN: dict[str, str] = {
     "page.posted_in_thread": "➡️ Page {page} is in the thread.",
     "page.requested_by": "Requested by <@{user_id}>",
     "button.next": "Next page",
+    "button.summary": "Summary",
+    "button.export": "Export CSV",
+    # Summary (button or `summary` word).
+    "summary.header": "Attendance summary · {who}",
+    "summary.header_state": "{state} summary · {who}",
+    "summary.by_state": "*By state:* {counts}",
+    "summary.state_count": "{state} {count}",
+    "summary.field_records": "*Participation records*\n{records}",
+    "summary.field_events": "*Distinct events*\n{events}",
+    "summary.field_show_up": "*Show-up rate*\n{rate} ({attended} of {events} events)",
+    "summary.field_show_up_none": "*Show-up rate*\nno event with an outcome yet",
+    "summary.field_show_up_filtered": "*Show-up rate*\nneeds every state (no filter)",
+    "summary.field_average": "*Average attendance*\n{percent} (over {events} events)",
+    "summary.field_average_none": "*Average attendance*\nnot reported",
+    "summary.field_time": "*Time attended*\n{duration}",
+    "summary.field_first": "*First participation*\n{date}",
+    "summary.field_last": "*Most recent participation*\n{date}",
+    "summary.definition": (
+        "Show-up rate = events attended ÷ events registered for that have an outcome (attended or no-show); "
+        "upcoming registrations and cancelled events are left out. Records are grouped into events by HubSpot "
+        "marketing event id, else event name (one event can hold several records, e.g. registered then no-show); "
+        "attendance percentage and time count once per event."
+    ),
+    "summary.truncated": (
+        "⚠️ Based on the first {count} of {total} records: the bot reads at most {cap} (`MAX_EXPORT_RECORDS`)."
+    ),
+    "summary.fallback": "{who}: attendance summary, {records} participation records across {events} events",
+    "summary.posted_in_thread": "📊 The summary is in the thread.",
+    "summary.already": "The summary is already in the thread (or on its way).",
+    # CSV export.
+    "export.comment": "📎 CSV export: {records} participation records for {who}.",
+    "export.comment_state": "📎 CSV export: {records} {state} participation records for {who}.",
+    "export.truncated": "⚠️ Only the first {count} of {total} records: the bot exports at most {cap}.",
+    "export.posted_in_thread": "📎 The CSV export is in the thread.",
+    "export.already": "The CSV export is already in the thread (or on its way).",
+    "export.not_here": "I can only upload the CSV under a message in a channel. Run `/participations` again.",
     # States.
     "state.REGISTERED": "Registered",
     "state.ATTENDED": "Attended",
@@ -147,6 +183,41 @@ _PT_BR: dict[str, str] = {
     "page.posted_in_thread": "➡️ A página {page} está na conversa (thread).",
     "page.requested_by": "Solicitado por <@{user_id}>",
     "button.next": "Próxima página",
+    "button.summary": "Resumo",
+    "button.export": "Exportar CSV",
+    "summary.header": "Resumo de participação · {who}",
+    "summary.header_state": "Resumo ({state}) · {who}",
+    "summary.by_state": "*Por estado:* {counts}",
+    "summary.state_count": "{state} {count}",
+    "summary.field_records": "*Registros de participação*\n{records}",
+    "summary.field_events": "*Eventos distintos*\n{events}",
+    "summary.field_show_up": "*Taxa de comparecimento*\n{rate} ({attended} de {events} eventos)",
+    "summary.field_show_up_none": "*Taxa de comparecimento*\nnenhum evento com resultado ainda",
+    "summary.field_show_up_filtered": "*Taxa de comparecimento*\nprecisa de todos os estados (sem filtro)",
+    "summary.field_average": "*Presença média*\n{percent} (em {events} eventos)",
+    "summary.field_average_none": "*Presença média*\nnão informada",
+    "summary.field_time": "*Tempo de participação*\n{duration}",
+    "summary.field_first": "*Primeira participação*\n{date}",
+    "summary.field_last": "*Participação mais recente*\n{date}",
+    "summary.definition": (
+        "Taxa de comparecimento = eventos com presença ÷ eventos com inscrição que já têm resultado (participou "
+        "ou não compareceu); inscrições em eventos futuros e eventos cancelados ficam de fora. Os registros são "
+        "agrupados em eventos pelo ID do evento de marketing no HubSpot, ou pelo nome do evento (um evento pode ter "
+        "vários registros, p. ex. inscrito e depois não compareceu); porcentagem e tempo de presença contam uma "
+        "vez por evento."
+    ),
+    "summary.truncated": (
+        "⚠️ Baseado nos primeiros {count} de {total} registros: o bot lê no máximo {cap} (`MAX_EXPORT_RECORDS`)."
+    ),
+    "summary.fallback": "{who}: resumo de participação, {records} registros de participação em {events} eventos",
+    "summary.posted_in_thread": "📊 O resumo está na conversa (thread).",
+    "summary.already": "O resumo já está na conversa (thread) ou a caminho.",
+    "export.comment": "📎 Exportação CSV: {records} registros de participação de {who}.",
+    "export.comment_state": "📎 Exportação CSV: {records} registros de participação ({state}) de {who}.",
+    "export.truncated": "⚠️ Só os primeiros {count} de {total} registros: o bot exporta no máximo {cap}.",
+    "export.posted_in_thread": "📎 A exportação CSV está na conversa (thread).",
+    "export.already": "A exportação CSV já está na conversa (thread) ou a caminho.",
+    "export.not_here": "Só consigo enviar o CSV sob uma mensagem de um canal. Execute `/participations` de novo.",
     "state.REGISTERED": "Inscrito",
     "state.ATTENDED": "Participou",
     "state.CANCELLED": "Cancelado",

@@ -196,3 +196,41 @@ def decode_query(value: str | None) -> PageQuery:
         after=after,
         page=page,
     )
+
+
+@dataclass(frozen=True)
+class ContactQuery:
+    """Which records a Summary or Export CSV button covers: a contact and an optional state, nothing else."""
+
+    identifier: str
+    state: State | None = None
+
+
+def encode_contact_query(query: ContactQuery) -> str:
+    """Compact JSON for the Summary / Export CSV buttons: `{"i": identifier, "s": state?}` (≤ ~280 chars)."""
+    payload: dict[str, Any] = {"i": query.identifier}
+    if query.state is not None:
+        payload["s"] = query.state.value
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def decode_contact_query(value: str | None) -> ContactQuery:
+    """Inverse of `encode_contact_query`; anything forged raises InputError('error.bad_button')."""
+    if not value or len(value) > MAX_BUTTON_VALUE:
+        raise InputError("error.bad_button")
+    try:
+        payload = json.loads(value)
+    except ValueError:
+        raise InputError("error.bad_button") from None
+    if not isinstance(payload, dict):
+        raise InputError("error.bad_button")
+    identifier, state = payload.get("i"), payload.get("s")
+    if not isinstance(identifier, str) or not (
+        state is None or (isinstance(state, str) and state in State.__members__)
+    ):
+        raise InputError("error.bad_button")
+    try:
+        identifier = clean_identifier(identifier)
+    except InputError:
+        raise InputError("error.bad_button") from None
+    return ContactQuery(identifier=identifier, state=State[state] if state else None)

@@ -2,10 +2,12 @@
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands
+from bot.listeners import actions, commands, export, summary
 from bot.services import Services
 
 
 def register(app: App, services: Services) -> None:
     commands.register(app, services)
     actions.register(app, services)
+    summary.register(app, services)
+    export.register(app, services)

@@ -8,9 +8,11 @@ from slack_bolt import App
 
 from bot.blocks import render_empty, render_page, render_usage
 from bot.listeners.common import EPHEMERAL, ack_now, failure_notice
+from bot.listeners.summary import answer_summary_command
 from bot.messages import Translator
-from bot.parsing import CommandRequest, HelpRequest, parse_command
+from bot.parsing import CommandRequest, ContactQuery, HelpRequest, parse_command
 from bot.services import Services, new_reference
+from bot.views_summary import first_page_buttons
 
 COMMAND = "/participations"
 
@@ -63,12 +65,20 @@ def handle_command(body: dict[str, Any], services: Services) -> None:
 
 def answer_command(request: CommandRequest, services: Services, tr: Translator, response_url: str | None) -> str:
     query = request.query
+    if request.action == "summary":
+        return answer_summary_command(ContactQuery(query.identifier, query.state), services, tr, response_url)
     page = services.hubspot.breakdown(query.identifier, state=query.state, limit=query.limit)
     if not page.results:
         services.responder.post(response_url, {**render_empty(query, tr), **EPHEMERAL})
         return "empty"
     contact = page.contact
-    message = render_page(page, query, tr, contact_url=services.contact_url(contact.contact_id if contact else None))
+    message = render_page(
+        page,
+        query,
+        tr,
+        contact_url=services.contact_url(contact.contact_id if contact else None),
+        extra_buttons=first_page_buttons(query, tr),
+    )
     delivered = services.responder.post(
         response_url, {**message, "response_type": "in_channel", "replace_original": False}
     )

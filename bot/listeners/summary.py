@@ -1,0 +1,74 @@
+"""Summary: the `Summary` button posts the contact's attendance summary in the thread of the first page;
+`/participations <id> summary` posts it in the channel (with an Export CSV button under it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk.web import WebClient
+
+from bot.blocks import render_empty
+from bot.listeners.actions import post_in_thread
+from bot.listeners.bulk import Click, fetch_all, handle_contact_click, retire
+from bot.listeners.common import EPHEMERAL, ack_now
+from bot.messages import Translator
+from bot.parsing import ContactQuery, PageQuery
+from bot.services import Services
+from bot.summary import Gathered, summarise_gathered
+from bot.views_summary import SUMMARY_ACTION_ID, export_button, render_summary
+
+
+def register(app: App, services: Services) -> None:
+    def run_summary(body: dict[str, Any], client: WebClient) -> None:
+        handle_contact_click(
+            body,
+            services,
+            kind="summary",
+            action_id=SUMMARY_ACTION_ID,
+            already_key="summary.already",
+            work=lambda click, gathered: deliver_summary(click, gathered, client, services),
+        )
+
+    app.action(SUMMARY_ACTION_ID)(ack=ack_now, lazy=[run_summary])
+
+
+def summary_message(
+    gathered: Gathered, query: ContactQuery, services: Services, tr: Translator, *, with_export: bool
+) -> dict[str, Any]:
+    summary = summarise_gathered(gathered)
+    contact = summary.contact
+    return render_summary(
+        summary,
+        query,
+        tr,
+        cap=services.settings.max_export_records,
+        contact_url=services.contact_url(contact.contact_id if contact else None),
+        buttons=[export_button(query, tr)] if with_export else (),
+    )
+
+
+def deliver_summary(click: Click, gathered: Gathered, client: WebClient, services: Services) -> str:
+    message = summary_message(gathered, click.query, services, click.tr, with_export=False)
+    if not click.in_thread or click.channel is None or click.root is None:
+        delivered = services.responder.post(click.response_url, {**message, **EPHEMERAL})
+        return "ok" if delivered else "post_failed"
+    outcome = post_in_thread(client, services, message, click.channel, click.root, click.response_url, click.tr)
+    if outcome == "ok":
+        retire(click, services, SUMMARY_ACTION_ID, click.tr("summary.posted_in_thread"), "summary")
+    return outcome
+
+
+def answer_summary_command(query: ContactQuery, services: Services, tr: Translator, response_url: str | None) -> str:
+    """`/participations <id> [state] summary`: the summary as a new message in the channel."""
+    gathered = fetch_all(services, query)
+    if not gathered.records:
+        page_query = PageQuery(identifier=query.identifier, state=query.state)
+        services.responder.post(response_url, {**render_empty(page_query, tr), **EPHEMERAL})
+        return "empty"
+    message = summary_message(gathered, query, services, tr, with_export=True)
+    delivered = services.responder.post(
+        response_url, {**message, "response_type": "in_channel", "replace_original": False}
+    )
+    return "ok" if delivered else "post_failed"
