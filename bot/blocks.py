@@ -186,7 +186,7 @@ def render_page(
     position = tr("page.showing", start=tr.number(start), end=tr.number(max(start, end)), total=tr.number(page.total))
     following = next_query(page, query)
     buttons = list(extra_buttons)
-    footer = [position]
+    footer = [position] if query.page == 1 else [tr("page.page_number", page=tr.number(query.page)), position]
     if following is not None:
         if fits_in_button(following):
             buttons.insert(0, button(tr("button.next"), NEXT_ACTION_ID, encode_query(following), style="primary"))

@@ -105,7 +105,7 @@ def test_next_posts_the_following_page_in_the_thread_and_retires_the_button(
     blocks = json.loads(posted["blocks"]) if isinstance(posted["blocks"], str) else posted["blocks"]
     page2 = {"text": posted["text"], "blocks": blocks}
     assert_valid_message(page2)
-    assert "Showing 11–20 of 23" in all_text(page2)
+    assert "Page 2 · Showing 11–20 of 23" in all_text(page2)
     assert "Webinar 10" in all_text(page2) and "Webinar 9*" not in all_text(page2)
     assert fake_hubspot.calls[-1].query["after"] == json.loads(button["value"])["a"]
 

@@ -31,6 +31,7 @@ def handle_command(body: dict[str, Any], services: Services) -> None:
     response_url = body.get("response_url")
     identifier: str | None = None
     state: str | None = None
+    page: int | None = None
     outcome = "internal_error"
     tr = Translator(services.settings.default_language)
     try:
@@ -45,6 +46,7 @@ def handle_command(body: dict[str, Any], services: Services) -> None:
             services.responder.post(response_url, {**render_usage(tr), **EPHEMERAL})
             return
         identifier = request.query.identifier
+        page = 1 if request.action == "page" else None
         state = request.query.state.value if request.query.state else None
         outcome = answer_command(request, services, tr, response_url)
     except Exception as exc:
@@ -56,7 +58,7 @@ def handle_command(body: dict[str, Any], services: Services) -> None:
             body=body,
             identifier=identifier,
             state=state,
-            page=1,
+            page=page,
             outcome=outcome,
             started=started,
             reference=reference,
