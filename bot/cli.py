@@ -80,16 +80,23 @@ def _language(raw: str) -> str:
     raise argparse.ArgumentTypeError(f"must be one of {', '.join(SUPPORTED_LANGUAGES)}, got {raw!r}")
 
 
-PREVIEW_EPILOG = """\
+PREVIEW_EXAMPLES = """\
 examples:
   participations-bot preview --sample jane@example.com          bundled sample data, no configuration
   participations-bot preview --sample 101 attended --limit 5    a state filter and a page size
   participations-bot preview jane@acme.com --json               the Block Kit payload (HUBSPOT_ACCESS_TOKEN)
-
-sample contacts: jane@example.com (101, 23 records), ana.lima@example.com (102, 3),
-new.lead@example.com (103, none), events.fan@example.com (104, 150).
-exit status: 0 a page (or "no participations") was shown; 1 HubSpot refused or failed; 2 bad input or settings.
 """
+
+
+def _preview_epilog() -> str:
+    from bot.sample import sample_identifiers
+
+    contacts = ", ".join(f"{email} (id {contact_id}, {count})" for email, contact_id, count in sample_identifiers())
+    return (
+        f"{PREVIEW_EXAMPLES}\nsample contacts (participations): {contacts}.\n"
+        "exit status: 0 a page (or 'no participations') was shown; 1 HubSpot refused or failed; "
+        "2 bad input or settings.\n"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         "preview",
         help="show what the bot would post for a contact, in the terminal (no Slack needed)",
         description="Look a contact up in HubSpot with the bot's own client and print the bot's message.",
-        epilog=PREVIEW_EPILOG,
+        epilog=_preview_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     preview.add_argument("identifier", metavar="EMAIL-OR-CONTACT-ID", help="the contact's email or HubSpot id")
