@@ -131,9 +131,11 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
     """Build settings from the environment; `.env` fills gaps (the real environment wins)."""
     if environ is None:
         if dotenv:
-            from dotenv import load_dotenv
+            from dotenv import find_dotenv, load_dotenv
 
-            load_dotenv(override=False)
+            # From the working directory up: without usecwd, python-dotenv starts from this file's folder,
+            # which for a regular (non-editable) install is site-packages, so the user's .env was never read.
+            load_dotenv(find_dotenv(usecwd=True), override=False)
         environ = os.environ
     env = environ
 

@@ -214,11 +214,13 @@ def test_bad_setting_is_one_line(capsys: pytest.CaptureFixture[str], env: dict[s
     assert lines[0] == "✗ Configuration: LOG_FORMAT must be text or json, got 'xml'"
 
 
-def test_real_cli_process_with_a_wrong_token(env: dict[str, str], tmp_path: Path) -> None:
-    """The installed entry point, a clean environment, no .env: ✗ line with the fix, non-zero exit, no traceback."""
+def test_real_cli_process_with_a_wrong_token_in_dotenv(env: dict[str, str], tmp_path: Path) -> None:
+    """The real entry point, the token read from `.env` in the working directory: ✗ with the fix, exit 1."""
+    (tmp_path / ".env").write_text("HUBSPOT_ACCESS_TOKEN=wrong-token\n", encoding="utf-8")
+    environment = {k: v for k, v in env.items() if k != "HUBSPOT_ACCESS_TOKEN"}
     result = subprocess.run(
         [sys.executable, "-m", "bot", "check"],
-        env={"PATH": os.environ.get("PATH", ""), **env, "HUBSPOT_ACCESS_TOKEN": "wrong-token"},
+        env={"PATH": os.environ.get("PATH", ""), **environment},
         cwd=tmp_path,
         capture_output=True,
         text=True,
