@@ -8,6 +8,7 @@ loopback HubSpot (bot/sample/) and points the same client at it.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -250,7 +251,7 @@ def render_terminal(
         elif kind == "section":
             parts = [plain(block.get("text"))] if block.get("text") else []
             parts += [plain(field) for field in block.get("fields") or []]
-            if lines and lines[-1] not in (RULE,) and not lines[-1].startswith("═"):
+            if lines and lines[-1] != RULE and not lines[-1].startswith("═"):  # a blank line between sections
                 lines.append("")
             lines.append("\n".join(part for part in parts if part))
         elif kind == "divider":
@@ -374,6 +375,8 @@ def run_preview(
         command = PROGRAM + (" --sample" if request.sample else "")
         if request.language:
             command += f" --lang {tr.language}"
+        if isinstance(out, io.TextIOWrapper) and (out.encoding or "").lower().replace("-", "") != "utf8":
+            out.reconfigure(errors="replace")  # a legacy console shows "?" for an emoji rather than failing
         out.write(render_terminal(message, tz=tz, language=tr.language, command=command))
     out.flush()
     return 0
