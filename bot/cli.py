@@ -1,22 +1,29 @@
-"""`participations-bot`: serve (HTTP), socket (Socket Mode). A thin entry point over the app factory."""
+"""`participations-bot`: serve (HTTP), socket (Socket Mode), preview (no Slack), check (configuration).
+
+A thin entry point over the app factory and the tools; `main(argv, environ)` lets tests inject the environment.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from bot.config import ConfigError, Mode, Settings, load_settings
+from bot.config import SUPPORTED_LANGUAGES, ConfigError, Mode, Settings, load_settings
+from bot.parsing import DEFAULT_LIMIT, MAX_LIMIT
+
+log = logging.getLogger(__name__)
 
 
-def _settings_for(mode: Mode) -> Settings:
-    settings = load_settings()
+def _settings_for(mode: Mode, environ: Mapping[str, str] | None = None) -> Settings:
+    settings = load_settings(environ)
     settings.require(mode)
     return settings
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    settings = _settings_for("http")
+    settings = _settings_for("http", args.environ)
     from bot.server import GunicornServer
 
     GunicornServer(settings, host=args.host, port=args.port).run()
@@ -24,7 +31,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_socket(args: argparse.Namespace) -> int:
-    settings = _settings_for("socket")
+    settings = _settings_for("socket", args.environ)
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.app import build_app
@@ -33,6 +40,63 @@ def cmd_socket(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level, settings.log_format)
     SocketModeHandler(build_app(settings), settings.slack_app_token).start()  # type: ignore[no-untyped-call]
     return 0
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from bot.preview import PreviewRequest, preview_main
+
+    request = PreviewRequest(
+        identifier=args.identifier,
+        state=args.state,
+        limit=args.limit,
+        after=args.after,
+        page=args.page,
+        as_json=args.json,
+        sample=args.sample,
+        language=args.lang,
+    )
+    return preview_main(request, args.environ)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from bot.check import check_main
+
+    return check_main("socket" if args.socket else "http", args.environ)
+
+
+def _bounded_int(low: int, high: int) -> type[int]:
+    def parse(raw: str) -> int:
+        if not raw.strip().isdigit() or not low <= int(raw) <= high:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {low} to {high}, got {raw!r}")
+        return int(raw)
+
+    return parse  # type: ignore[return-value]
+
+
+def _language(raw: str) -> str:
+    for language in SUPPORTED_LANGUAGES:
+        if raw.strip().lower() == language.lower():
+            return language
+    raise argparse.ArgumentTypeError(f"must be one of {', '.join(SUPPORTED_LANGUAGES)}, got {raw!r}")
+
+
+PREVIEW_EXAMPLES = """\
+examples:
+  participations-bot preview --sample jane@example.com          bundled sample data, no configuration
+  participations-bot preview --sample 101 attended --limit 5    a state filter and a page size
+  participations-bot preview jane@acme.com --json               the Block Kit payload (HUBSPOT_ACCESS_TOKEN)
+"""
+
+
+def _preview_epilog() -> str:
+    from bot.sample import sample_identifiers
+
+    contacts = ", ".join(f"{email} (id {contact_id}, {count})" for email, contact_id, count in sample_identifiers())
+    return (
+        f"{PREVIEW_EXAMPLES}\nsample contacts (participations): {contacts}.\n"
+        "exit status: 0 a page (or 'no participations') was shown; 1 HubSpot refused or failed; "
+        "2 bad input or settings.\n"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,12 +113,55 @@ def build_parser() -> argparse.ArgumentParser:
 
     socket = commands.add_parser("socket", help="Socket Mode (no public URL needed; run one process only)")
     socket.set_defaults(handler=cmd_socket)
+
+    preview = commands.add_parser(
+        "preview",
+        help="show what the bot would post for a contact, in the terminal (no Slack needed)",
+        description="Look a contact up in HubSpot with the bot's own client and print the bot's message.",
+        epilog=_preview_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    preview.add_argument("identifier", metavar="EMAIL-OR-CONTACT-ID", help="the contact's email or HubSpot id")
+    preview.add_argument(
+        "state", nargs="?", default=None, help="registered, attended, cancelled or no_show (default: every state)"
+    )
+    preview.add_argument(
+        "--limit",
+        type=_bounded_int(1, MAX_LIMIT),
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help=f"results per page, 1-{MAX_LIMIT} (default {DEFAULT_LIMIT})",
+    )
+    preview.add_argument("--after", metavar="CURSOR", help="page cursor, as printed next to [ Next page ]")
+    preview.add_argument(
+        "--page",
+        type=_bounded_int(1, 1_000_000),
+        default=1,
+        metavar="N",
+        help="page number for the 'Showing x-y' line (printed with the cursor)",
+    )
+    preview.add_argument("--json", action="store_true", help="print the Block Kit payload as JSON (logs go to stderr)")
+    preview.add_argument("--sample", action="store_true", help="use the bundled sample data: no credentials needed")
+    preview.add_argument(
+        "--lang", type=_language, default=None, help="en or pt-BR (default: BOT_DEFAULT_LANGUAGE, else en)"
+    )
+    preview.set_defaults(handler=cmd_preview)
+
+    check = commands.add_parser(
+        "check",
+        help="check the configuration: variables, Slack token, HubSpot token and scope (exit 0 when ready)",
+        description="One line per part, ✓ or ✗ with what to do. Secret values are never printed.",
+    )
+    check.add_argument("--socket", action="store_true", help="check for Socket Mode instead of HTTP mode")
+    check.set_defaults(handler=cmd_check)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Run a command; `environ` replaces os.environ and .env (tests)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.environ = environ
     try:
         return int(args.handler(args))
     except ConfigError as exc:
@@ -62,6 +169,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `participations-bot preview … | head`
+        return 0
+    except Exception as exc:  # one clear line, never a traceback; details at LOG_LEVEL=DEBUG
+        log.debug("unexpected failure", exc_info=True)
+        print(f"participations-bot: unexpected error ({type(exc).__name__}): {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -9,11 +9,25 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
-_SECRET = re.compile(r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|pat-[a-z0-9]{2,4}-[A-Za-z0-9-]+|Bearer\s+\S+)")
+# Bearer takes token characters only: `\S+` would also swallow a closing quote and break a JSON line.
+_SECRET = re.compile(
+    r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|pat-[a-z0-9]{2,4}-[A-Za-z0-9-]+|Bearer\s+[A-Za-z0-9._~+/=-]+)"
+)
 
 
 def scrub(text: str) -> str:
     return _SECRET.sub("[redacted]", text)
+
+
+def _scrub_values(value: Any) -> Any:
+    """Scrub strings inside a JSON-able value before encoding, so a redaction can never break the JSON."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {key: _scrub_values(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrub_values(item) for item in value]
+    return value
 
 
 class ScrubbingFormatter(logging.Formatter):
@@ -34,7 +48,7 @@ class JsonFormatter(logging.Formatter):
             entry["audit"] = audit
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return scrub(json.dumps(entry, ensure_ascii=False, default=str))
+        return json.dumps(_scrub_values(entry), ensure_ascii=False, default=lambda obj: scrub(str(obj)))
 
 
 def configure_logging(level: str = "INFO", fmt: str = "text") -> None:

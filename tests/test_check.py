@@ -1,0 +1,235 @@
+"""`participations-bot check` against the loopback HubSpot and Slack, through the real CLI entry point."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.check import PROBE_IDENTIFIER
+from bot.cli import main
+from bot.scopes import REQUIRED_BOT_SCOPES
+from tests.conftest import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
+from tests.fakes import FakeHubSpot, FakeSlack, Scripted
+
+APP_TOKEN = "xapp-1-A1-123-abcdef"
+
+
+@pytest.fixture
+def env(fake_hubspot: FakeHubSpot, fake_slack: FakeSlack) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN,
+        "HUBSPOT_API_BASE": fake_hubspot.url,
+        "SLACK_API_URL": fake_slack.api_url,
+        "HUBSPOT_READ_TIMEOUT": "2",
+    }
+
+
+def run_check(capsys: pytest.CaptureFixture[str], environ: dict[str, str], *args: str) -> tuple[int, list[str]]:
+    code = main(["check", *args], environ=environ)
+    out = capsys.readouterr().out
+    for secret in (BOT_TOKEN, SIGNING_SECRET, HUBSPOT_TOKEN, APP_TOKEN, "wrong-token"):
+        assert secret not in out, "check must never print a secret"
+    return code, out.splitlines()
+
+
+def line(lines: list[str], part: str) -> str:
+    found = [text for text in lines if text[2:].startswith(part + ":")]
+    assert len(found) == 1, (part, lines)
+    return found[0]
+
+
+def test_everything_fine_in_http_mode(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], fake_hubspot: FakeHubSpot, fake_slack: FakeSlack
+) -> None:
+    code, lines = run_check(capsys, env)
+
+    assert code == 0, lines
+    assert not [text for text in lines if text.startswith("✗")]
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "HUBSPOT_ACCESS_TOKEN"):
+        assert line(lines, name).startswith("✓")
+    assert line(lines, "Slack auth.test") == "✓ Slack auth.test: connected as @participations in workspace Acme (T1)"
+    assert line(lines, "HubSpot").startswith("✓ HubSpot: token valid and crm.objects.marketing_events.read granted")
+    assert lines[-1] == "Ready for HTTP mode."
+    # One probe, on the bot's own endpoint, with the bot's own client.
+    assert [call.identifier for call in fake_hubspot.calls] == [PROBE_IDENTIFIER]
+    assert fake_hubspot.calls[0].raw_path.startswith("/marketing/v3/marketing-events/participations/contacts/")
+    assert fake_hubspot.calls[0].raw_path.endswith("/breakdown")
+    assert len(fake_slack.api_calls("auth.test")) == 1
+
+
+def test_wrong_hubspot_token_names_the_fix_and_fails(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], fake_hubspot: FakeHubSpot
+) -> None:
+    code, lines = run_check(capsys, {**env, "HUBSPOT_ACCESS_TOKEN": "wrong-token"})
+
+    assert code == 1
+    hubspot = line(lines, "HubSpot")
+    assert hubspot.startswith("✗ HubSpot: HubSpot rejected HUBSPOT_ACCESS_TOKEN (401 INVALID_AUTHENTICATION")
+    assert "create a new token" in hubspot
+    assert "crm.objects.marketing_events.read" in hubspot
+    assert "corr-401" in hubspot
+    assert len(fake_hubspot.calls) == 1  # 401 is never retried
+    assert "1 problem(s) for HTTP mode" in lines[-1]
+
+
+def test_missing_scope_is_told_apart_from_a_bad_token(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], fake_hubspot: FakeHubSpot
+) -> None:
+    fake_hubspot.script(
+        Scripted(
+            403,
+            {
+                "status": "error",
+                "message": "This app hasn't been granted all required scopes to make this call.",
+                "correlationId": "corr-403",
+                "category": "MISSING_SCOPES",
+                "errors": [
+                    {"message": "missing", "context": {"requiredScopes": ["crm.objects.marketing_events.read"]}}
+                ],
+            },
+        )
+    )
+    code, lines = run_check(capsys, env)
+
+    assert code == 1
+    hubspot = line(lines, "HubSpot")
+    assert hubspot.startswith("✗ HubSpot: the token is valid but lacks crm.objects.marketing_events.read (403")
+    assert "add that scope" in hubspot
+    assert "rejected" not in hubspot
+
+
+def test_empty_page_also_proves_token_and_scope(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], fake_hubspot: FakeHubSpot
+) -> None:
+    fake_hubspot.unknown_contacts_404 = False
+    code, lines = run_check(capsys, env)
+    assert code == 0
+    assert "answered 200 with 0 record(s)" in line(lines, "HubSpot")
+
+
+def test_rate_limited_probe_is_not_retried(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], fake_hubspot: FakeHubSpot
+) -> None:
+    fake_hubspot.script(
+        Scripted(429, {"status": "error", "message": "slow down", "policyName": "TEN_SECONDLY_ROLLING"})
+    )
+    code, lines = run_check(capsys, env)
+    assert code == 1
+    assert "rate limited (429)" in line(lines, "HubSpot")
+    assert len(fake_hubspot.calls) == 1
+
+
+def test_unreachable_hubspot(capsys: pytest.CaptureFixture[str], env: dict[str, str]) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    code, lines = run_check(capsys, {**env, "HUBSPOT_API_BASE": f"http://127.0.0.1:{port}"})
+    assert code == 1
+    assert "could not reach HubSpot" in line(lines, "HubSpot")
+
+
+def test_slack_rejects_the_bot_token(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], fake_slack: FakeSlack
+) -> None:
+    fake_slack.fail_api("auth.test", "invalid_auth")
+    code, lines = run_check(capsys, env)
+    assert code == 1
+    slack = line(lines, "Slack auth.test")
+    assert slack.startswith("✗ Slack auth.test: Slack rejected SLACK_BOT_TOKEN (invalid_auth)")
+    assert "OAuth & Permissions" in slack
+    assert line(lines, "HubSpot").startswith("✓")
+
+
+def test_missing_variables_are_named_never_shown(capsys: pytest.CaptureFixture[str], env: dict[str, str]) -> None:
+    environ = {k: v for k, v in env.items() if k not in {"SLACK_SIGNING_SECRET", "HUBSPOT_ACCESS_TOKEN"}}
+    code, lines = run_check(capsys, environ)
+    assert code == 1
+    assert line(lines, "SLACK_SIGNING_SECRET").startswith("✗ SLACK_SIGNING_SECRET: not set: copy the Signing Secret")
+    assert line(lines, "HUBSPOT_ACCESS_TOKEN").startswith("✗ HUBSPOT_ACCESS_TOKEN: not set")
+    assert line(lines, "HubSpot") == "✗ HubSpot: skipped: HUBSPOT_ACCESS_TOKEN is not set"
+    assert line(lines, "SLACK_BOT_TOKEN") == "✓ SLACK_BOT_TOKEN: set"
+
+
+def test_user_token_is_not_a_bot_token(capsys: pytest.CaptureFixture[str], env: dict[str, str]) -> None:
+    code, lines = run_check(capsys, {**env, "SLACK_BOT_TOKEN": "xoxp-user-token"})
+    assert code == 1
+    assert "not a bot token (xoxb-…)" in line(lines, "SLACK_BOT_TOKEN")
+
+
+def test_socket_mode_needs_an_app_token_not_a_signing_secret(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str]
+) -> None:
+    without_secret = {k: v for k, v in env.items() if k != "SLACK_SIGNING_SECRET"}
+
+    code, lines = run_check(capsys, {**without_secret, "SLACK_APP_TOKEN": APP_TOKEN}, "--socket")
+    assert code == 0, lines
+    assert line(lines, "SLACK_APP_TOKEN").startswith("✓")
+    assert not [text for text in lines if "SLACK_SIGNING_SECRET" in text]
+    assert lines[-1] == "Ready for Socket Mode."
+
+    code, lines = run_check(capsys, {**without_secret, "SLACK_APP_TOKEN": "xoxb-wrong-kind"}, "--socket")
+    assert code == 1
+    assert "not an app-level token (xapp-…)" in line(lines, "SLACK_APP_TOKEN")
+
+    code, lines = run_check(capsys, without_secret, "--socket")
+    assert code == 1
+    assert line(lines, "SLACK_APP_TOKEN").startswith("✗ SLACK_APP_TOKEN: not set: create an app-level token")
+
+
+def _with_scopes(fake_slack: FakeSlack, scopes: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    original = fake_slack.api_answer
+
+    def answer(method: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        status, payload, headers = original(method, body)
+        return status, payload, {**headers, "x-oauth-scopes": scopes}
+
+    monkeypatch.setattr(fake_slack, "api_answer", answer)
+
+
+def test_slack_scopes_are_compared_with_the_code(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _with_scopes(fake_slack, "commands,chat:write", monkeypatch)
+    code, lines = run_check(capsys, env)
+    assert code == 1
+    assert line(lines, "Slack scopes").startswith("✗ Slack scopes: missing chat:write.public, users:read")
+
+    _with_scopes(fake_slack, ",".join(sorted(REQUIRED_BOT_SCOPES | {"files:read"})), monkeypatch)
+    code, lines = run_check(capsys, env)
+    assert code == 0
+    assert line(lines, "Slack scopes").startswith("✓")
+
+
+def test_bad_setting_is_one_line(capsys: pytest.CaptureFixture[str], env: dict[str, str]) -> None:
+    code, lines = run_check(capsys, {**env, "LOG_FORMAT": "xml"})
+    assert code == 1
+    assert lines[0] == "✗ Configuration: LOG_FORMAT must be text or json, got 'xml'"
+
+
+def test_real_cli_process_with_a_wrong_token_in_dotenv(env: dict[str, str], tmp_path: Path) -> None:
+    """The real entry point, the token read from `.env` in the working directory: ✗ with the fix, exit 1."""
+    (tmp_path / ".env").write_text("HUBSPOT_ACCESS_TOKEN=wrong-token\n", encoding="utf-8")
+    environment = {k: v for k, v in env.items() if k != "HUBSPOT_ACCESS_TOKEN"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "check"],
+        env={"PATH": os.environ.get("PATH", ""), **environment},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "✗ HubSpot: HubSpot rejected HUBSPOT_ACCESS_TOKEN (401" in result.stdout
+    assert "✓ Slack auth.test" in result.stdout
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "wrong-token" not in result.stdout + result.stderr
