@@ -200,7 +200,7 @@ def test_slack_scopes_are_compared_with_the_code(
     _with_scopes(fake_slack, "commands,chat:write", monkeypatch)
     code, lines = run_check(capsys, env)
     assert code == 1
-    assert line(lines, "Slack scopes").startswith("✗ Slack scopes: missing chat:write.public, users:read")
+    assert line(lines, "Slack scopes").startswith("✗ Slack scopes: missing chat:write.public, files:write, users:read")
 
     _with_scopes(fake_slack, ",".join(sorted(REQUIRED_BOT_SCOPES | {"files:read"})), monkeypatch)
     code, lines = run_check(capsys, env)

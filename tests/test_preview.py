@@ -322,7 +322,7 @@ def test_real_hubspot_path_uses_the_configured_client(
 def run_cli(args: list[str], cwd: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
     """A clean environment: no project variables, no .env in the working directory."""
     environment = {"PATH": os.environ.get("PATH", ""), **extra_env}
-    return subprocess.run(  # noqa: S603  (our own interpreter and script)
+    return subprocess.run(
         args, env=environment, cwd=cwd, capture_output=True, text=True, encoding="utf-8", timeout=60, check=False
     )
 

@@ -132,7 +132,7 @@ def test_serve_answers_healthz(tmp_path: Path) -> None:
         "SLACK_API_URL": "http://127.0.0.1:9/api/",
         "HUBSPOT_API_BASE": "http://127.0.0.1:9",
     }
-    process = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
+    process = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve", "--port", str(port), "--host", "127.0.0.1"],
         env=env,
         cwd=tmp_path,
