@@ -34,6 +34,10 @@ def build_app(settings: Settings, services: Services | None = None, web_client: 
         return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=token)
 
     executor = ThreadPoolExecutor(max_workers=settings.listener_workers, thread_name_prefix="participations-worker")
+    # Bolt also reads SLACK_BOT_TOKEN from the environment on its own and then warns that it is unused beside our
+    # client; the token reaches listeners through authorize() above, so that notice is noise at every start.
+    bolt_logger = logging.getLogger("slack_bolt.App")
+    bolt_logger.addFilter(_drop_token_notices)
     app = App(
         # Token-less: `authorize` supplies the token per request, and Bolt copies this client's base_url.
         client=make_web_client(settings, with_token=False),
@@ -44,6 +48,8 @@ def build_app(settings: Settings, services: Services | None = None, web_client: 
         raise_error_for_unhandled_request=False,
     )
 
+    bolt_logger.removeFilter(_drop_token_notices)
+
     @app.error
     def log_unhandled(error: Exception) -> None:
         log.error("unhandled listener error: %s", type(error).__name__, exc_info=error)
@@ -52,6 +58,10 @@ def build_app(settings: Settings, services: Services | None = None, web_client: 
     app._participations_services = services  # type: ignore[attr-defined]  # for tests and tools
     app._participations_executor = executor  # type: ignore[attr-defined]  # drained on shutdown
     return app
+
+
+def _drop_token_notices(record: logging.LogRecord) -> bool:
+    return "`token`" not in record.getMessage()
 
 
 def build_wsgi(app: App) -> WSGIApp:

@@ -17,7 +17,7 @@ _EN: dict[str, str] = {
     # Usage and command errors.
     "usage.title": "How to use /participations",
     "usage.body": (
-        "*`/participations <email-or-contact-id> [state] [limit=N]`*\n"
+        "*`/participations &lt;email-or-contact-id&gt; [state] [limit=N]`*\n"
         "Shows the HubSpot marketing events a contact registered for, attended, missed or cancelled.\n\n"
         "*state* (optional): `registered`, `attended`, `cancelled` (or `canceled`), `no_show` (or `no-show`)\n"
         "*limit* (optional): results per page, 1–100 (default 10)\n"
@@ -27,7 +27,7 @@ _EN: dict[str, str] = {
         "• `/participations jane@example.com attended`\n"
         "• `/participations 12345 no_show limit=25`"
     ),
-    "usage.fallback": "Usage: /participations <email-or-contact-id> [state] [limit=N]",
+    "usage.fallback": "Usage: /participations &lt;email-or-contact-id&gt; [state] [limit=N]",
     "command.unknown_state": (
         "I don't know the state `{state}`. Use one of `registered`, `attended`, `cancelled` or `no_show`, "
         "or leave it out to see every state."
@@ -135,7 +135,7 @@ _EN: dict[str, str] = {
 _PT_BR: dict[str, str] = {
     "usage.title": "Como usar /participations",
     "usage.body": (
-        "*`/participations <email-ou-id-do-contato> [estado] [limit=N]`*\n"
+        "*`/participations &lt;email-ou-id-do-contato&gt; [estado] [limit=N]`*\n"
         "Mostra os eventos de marketing do HubSpot em que um contato se inscreveu, participou, faltou ou "
         "cancelou.\n\n"
         "*estado* (opcional): `registered`, `attended`, `cancelled` (ou `canceled`), `no_show` (ou `no-show`)\n"
@@ -146,7 +146,7 @@ _PT_BR: dict[str, str] = {
         "• `/participations jane@example.com attended`\n"
         "• `/participations 12345 no_show limit=25`"
     ),
-    "usage.fallback": "Uso: /participations <email-ou-id-do-contato> [estado] [limit=N]",
+    "usage.fallback": "Uso: /participations &lt;email-ou-id-do-contato&gt; [estado] [limit=N]",
     "command.unknown_state": (
         "Não conheço o estado `{state}`. Use `registered`, `attended`, `cancelled` ou `no_show`, "
         "ou omita-o para ver todos os estados."

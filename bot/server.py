@@ -24,12 +24,15 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
             "keepalive": 5,
             "loglevel": settings.log_level.lower(),
             "accesslog": None,
+            # gunicorn ≥ 25 opens a control socket in $HOME; nothing here uses it, and two bots would share it.
+            "control_socket_disable": True,
         }
         super().__init__()
 
     def load_config(self) -> None:
         for key, value in self.options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings:  # older gunicorn releases lack some settings (e.g. the control socket)
+                self.cfg.set(key, value)
 
     def load(self) -> Any:
         # Built in the worker (after fork), so thread pools and sessions belong to the serving process.

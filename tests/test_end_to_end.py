@@ -55,7 +55,9 @@ def test_empty_text_and_help_answer_with_usage_and_call_no_one(
     for text in ("", "help", "  HELP  "):
         message = first_page(bot, fake_slack, text)
         assert message["response_type"] == "ephemeral"
-        assert "/participations <email-or-contact-id> [state]" in all_text(message)
+        assert "/participations &lt;email-or-contact-id&gt; [state]" in all_text(
+            message
+        )  # escaped: Slack would parse <…>
         assert "no_show" in all_text(message)
     assert fake_hubspot.calls == []
 
