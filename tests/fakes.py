@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 import threading
 import time
 import uuid
@@ -111,6 +112,8 @@ class Scripted:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     raw: bytes | None = None
+    # Close the connection without answering (a proxy or HubSpot dropping us mid-request).
+    drop: bool = False
 
 
 @dataclass
@@ -160,7 +163,7 @@ def participation(
 class FakeHubSpot(_Base):
     """Serves the breakdown endpoint from an in-memory data set, with opaque cursors and fault injection."""
 
-    def __init__(self, token: str = "hs-test-token") -> None:
+    def __init__(self, token: str = "hs-test-token") -> None:  # noqa: S107  (a fake, not a secret)
         self.handler = _HubSpotHandler
         super().__init__()
         self.token = token
@@ -292,6 +295,10 @@ class _HubSpotHandler(_Handler):
         answer = owner.answer(call)
         if answer.delay:
             time.sleep(answer.delay)
+        if answer.drop:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         if answer.raw is not None:
             self._send(answer.status, answer.raw, {"Content-Type": "text/html", **answer.headers})
         else:

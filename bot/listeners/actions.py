@@ -9,16 +9,19 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import WebClient
 
-from bot.blocks import NEXT_ACTION_ID, Message, mark_page_posted, render_empty, render_page
-from bot.listeners.common import EPHEMERAL, ack_now, failure_notice
+from bot.blocks import NEXT_ACTION_ID, Message, escape, mark_page_posted, render_empty, render_page
+from bot.listeners.common import EPHEMERAL, ack_now, failure_notice, shown_reference
 from bot.messages import Translator
 from bot.parsing import PageQuery, decode_query
 from bot.services import Services, new_reference
 
 log = logging.getLogger("bot.listeners")
 
-# chat.postMessage errors after which the click's response_url can still post into the thread.
-FALLBACK_ERRORS = frozenset({"not_in_channel", "channel_not_found", "missing_scope", "not_allowed_token_type"})
+# chat.postMessage errors after which the click's response_url can still post into the thread (it bypasses
+# channel membership, and has its own rate limit once Slack's 429 outlasted our retries).
+FALLBACK_ERRORS = frozenset(
+    {"not_in_channel", "channel_not_found", "missing_scope", "not_allowed_token_type", "ratelimited"}
+)
 
 
 def register(app: App, services: Services) -> None:
@@ -70,6 +73,7 @@ def handle_next(body: dict[str, Any], client: WebClient, services: Services) -> 
         if claim is not None:
             services.clicks.release(claim)
         message, outcome = failure_notice(exc, tr, query.identifier if query else None, reference)
+        reference = shown_reference(exc, reference)
         services.responder.post(response_url, message)
     finally:
         services.audit(
@@ -132,8 +136,12 @@ def post_in_thread(
                 response_url,
                 {**message, "response_type": "in_channel", "thread_ts": root, "replace_original": False},
             )
+            if not delivered:
+                services.responder.post(response_url, {"text": tr("error.post_failed", reason=error), **EPHEMERAL})
             return "ok" if delivered else "post_failed"
-        services.responder.post(response_url, {"text": tr("error.post_failed", reason=error), **EPHEMERAL})
+        # An archived channel takes no new messages by any route: say so instead of suggesting an invite.
+        key = "error.archived" if error == "is_archived" else "error.slack_failed"
+        services.responder.post(response_url, {"text": tr(key, reason=escape(error)), **EPHEMERAL})
         return f"slack_{error}"
 
 
