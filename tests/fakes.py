@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -41,6 +42,12 @@ class _Server(ThreadingHTTPServer):
     def process_request(self, request: Any, client_address: Any) -> None:
         self.connections += 1
         super().process_request(request, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (read timeout) while we were still answering is expected, not noise.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Base:
