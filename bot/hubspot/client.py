@@ -241,7 +241,8 @@ class HubSpotClient:
             if not self.governor.acquire(deadline):
                 raise RateLimited("waiting for HubSpot's rate limit would take too long")
             remaining = deadline - self._clock()
-            read_timeout = max(0.5, min(self._read_timeout, remaining))
+            # Never above the configured timeout; near the deadline, still long enough for a real answer.
+            read_timeout = min(self._read_timeout, max(0.5, remaining))
             try:
                 response = self.session.get(
                     url, params=params, timeout=(self._connect_timeout, read_timeout), allow_redirects=False
