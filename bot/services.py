@@ -36,9 +36,10 @@ def new_reference() -> str:
 
 def mask_identifier(identifier: str) -> str:
     """A log-safe stand-in: enough to correlate lines, not enough to recover an email."""
-    digest = hashlib.sha256(identifier.strip().lower().encode()).hexdigest()[:12]
-    if "@" in identifier:
-        local, _, domain = identifier.partition("@")
+    normalised = identifier.strip().lower()  # HubSpot matches emails case-insensitively: so do the masks
+    digest = hashlib.sha256(normalised.encode()).hexdigest()[:12]
+    if "@" in normalised:
+        local, _, domain = normalised.partition("@")
         return f"{local[:1]}***@{domain[:1]}***#{digest}"
     return f"id#{digest}"
 
