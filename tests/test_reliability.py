@@ -263,13 +263,20 @@ def test_next_page_in_a_thread_reply_goes_to_the_thread_root(
     assert posted[0]["thread_ts"] == "1790000001.000100"
 
 
-def test_an_archived_channel_is_explained(bot: Bot, fake_slack: FakeSlack, fake_hubspot: FakeHubSpot) -> None:
+def test_an_archived_channel_is_explained(
+    bot: Bot, fake_slack: FakeSlack, fake_hubspot: FakeHubSpot, logs: pytest.LogCaptureFixture
+) -> None:
     message = first_page(bot, fake_slack, fake_hubspot)
     fake_slack.fail_api("chat.postMessage", "is_archived")
     name = click_next(bot, fake_slack, message)
     notice = fake_slack.wait_for(lambda: fake_slack.responses(name))[0]
     assert notice["response_type"] == "ephemeral"
     assert "This channel is archived" in notice["text"]
+    reference = REFERENCE.search(all_text(notice))
+    assert reference is not None
+    wait_until(lambda: audit_lines(logs, "next"))
+    assert f"ref={reference.group(1)}" in audit_lines(logs, "next")[0]
+    assert any(f"is_archived) ref={reference.group(1)}" in r.getMessage() for r in logs.records)
     time.sleep(0.2)
     assert len(fake_slack.responses(name)) == 1  # the button stays: nothing was posted
 

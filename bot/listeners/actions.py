@@ -9,7 +9,7 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import WebClient
 
-from bot.blocks import NEXT_ACTION_ID, Message, escape, mark_page_posted, render_empty, render_page
+from bot.blocks import NEXT_ACTION_ID, Message, escape, mark_page_posted, render_empty, render_notice, render_page
 from bot.listeners.common import EPHEMERAL, ack_now, failure_notice, shown_reference
 from bot.messages import Translator
 from bot.parsing import PageQuery, decode_query
@@ -66,7 +66,7 @@ def handle_next(body: dict[str, Any], client: WebClient, services: Services) -> 
             services.responder.post(response_url, {"text": tr("error.already_posted"), **EPHEMERAL})
             claim = None  # the first click owns it
             return
-        outcome = deliver_next_page(body, client, services, tr, query, channel, root)
+        outcome = deliver_next_page(body, client, services, tr, query, channel, root, reference)
         if outcome != "ok":
             services.clicks.release(claim)
     except Exception as exc:
@@ -96,6 +96,7 @@ def deliver_next_page(
     query: PageQuery,
     channel: str | None,
     root: str | None,
+    reference: str,
 ) -> str:
     page = services.hubspot.breakdown(query.identifier, state=query.state, limit=query.limit, after=query.after)
     response_url = body.get("response_url")
@@ -108,7 +109,7 @@ def deliver_next_page(
     if ephemeral or not channel or not root:
         # Never thread under an ephemeral message: answer the clicker privately instead.
         return "ok" if services.responder.post(response_url, {**message, **EPHEMERAL}) else "post_failed"
-    outcome = post_in_thread(client, services, message, channel, root, response_url, tr)
+    outcome = post_in_thread(client, services, message, channel, root, response_url, tr, reference)
     if outcome == "ok":
         retire_button(body, services, tr, query.page)
     return outcome
@@ -122,6 +123,7 @@ def post_in_thread(
     root: str,
     response_url: str | None,
     tr: Translator,
+    reference: str,
 ) -> str:
     try:
         client.chat_postMessage(
@@ -130,18 +132,21 @@ def post_in_thread(
         return "ok"
     except SlackApiError as exc:
         error = str(exc.response.get("error", "unknown_error"))
-        log.info("chat.postMessage failed (%s); trying the response_url", error)
+        log.warning("chat.postMessage failed (%s) ref=%s", error, reference)
         if error in FALLBACK_ERRORS:
             delivered = services.responder.post(
                 response_url,
                 {**message, "response_type": "in_channel", "thread_ts": root, "replace_original": False},
             )
             if not delivered:
-                services.responder.post(response_url, {"text": tr("error.post_failed", reason=error), **EPHEMERAL})
+                notice = render_notice(tr("error.post_failed", reason=escape(error)), tr, reference)
+                services.responder.post(response_url, {**notice, **EPHEMERAL})
             return "ok" if delivered else "post_failed"
         # An archived channel takes no new messages by any route: say so instead of suggesting an invite.
         key = "error.archived" if error == "is_archived" else "error.slack_failed"
-        services.responder.post(response_url, {"text": tr(key, reason=escape(error)), **EPHEMERAL})
+        services.responder.post(
+            response_url, {**render_notice(tr(key, reason=escape(error)), tr, reference), **EPHEMERAL}
+        )
         return f"slack_{error}"
 
 
