@@ -284,7 +284,8 @@ def test_a_hanging_hubspot_is_answered_within_the_budget_in_real_time(
         client.breakdown(EMAIL)
     elapsed = time.monotonic() - started
     assert "timed out" in caught.value.message
-    assert elapsed < 1.0 + 0.6
+    # The last attempt may start just before the deadline and then wait one read timeout (0.4 s).
+    assert elapsed < 1.0 + 0.4 + 0.4
     assert len(fake_hubspot.calls) >= 2
 
 
