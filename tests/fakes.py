@@ -333,6 +333,8 @@ class FakeSlack(_Base):
         self.posts: list[SlackPost] = []
         self.api_errors: dict[str, deque[tuple[int, dict[str, Any], dict[str, str]]]] = {}
         self.response_status: dict[str, int] = {}
+        # One-off answers for a response URL, used before `response_status`: (status, headers).
+        self.response_faults: dict[str, deque[tuple[int, dict[str, str]]]] = {}
         self.locales: dict[str, str] = {}
         self.uploads: dict[str, bytes] = {}
         self._ts = 1_790_000_000
@@ -413,11 +415,16 @@ class _SlackHandler(_Handler):
             self._send(status, json.dumps(answer), headers)
         elif path.startswith("/response/"):
             name = path[len("/response/") :]
-            status = owner.response_status.get(name, 200)
+            extra: dict[str, str] = {}
             with owner.lock:
+                faults = owner.response_faults.get(name)
+                if faults:
+                    status, extra = faults.popleft()
+                else:
+                    status = owner.response_status.get(name, 200)
                 owner.posts.append(SlackPost("response_url", name, body))
                 owner.lock.notify_all()
-            self._send(status, "ok" if status == 200 else "invalid", {"Content-Type": "text/plain"})
+            self._send(status, "ok" if status == 200 else "invalid", {"Content-Type": "text/plain", **extra})
         else:
             self._send(404, json.dumps({"ok": False, "error": "unknown_method"}))
 

@@ -289,6 +289,33 @@ def test_a_hanging_hubspot_is_answered_within_the_budget_in_real_time(
     assert len(fake_hubspot.calls) >= 2
 
 
+def test_a_server_that_never_accepts_hits_the_connect_timeout(
+    make_client: Callable[..., HubSpotClient], vtime: VirtualTime
+) -> None:
+    """A full accept queue on loopback: the TCP handshake never completes, as with a black-holed host."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        port = server.getsockname()[1]
+        fillers = [socket.socket() for _ in range(4)]
+        try:
+            for filler in fillers:
+                filler.setblocking(False)
+                filler.connect_ex(("127.0.0.1", port))  # non-blocking: EINPROGRESS is expected
+            time.sleep(0.05)
+            client = make_client(url_prefix=f"http://127.0.0.1:{port}/contacts/", connect_timeout=0.2)
+            started = time.monotonic()
+            with pytest.raises(Unavailable) as caught:
+                client.breakdown(EMAIL)
+            elapsed = time.monotonic() - started
+        finally:
+            for filler in fillers:
+                filler.close()
+    assert "timed out" in caught.value.message
+    assert len(vtime.sleeps) == RetryPolicy().max_attempts - 1  # retried like any transient failure
+    assert elapsed < RetryPolicy().max_attempts * 0.2 + 1.0
+
+
 def test_production_defaults_bound_the_worst_case_wait() -> None:
     """Budget + one last read timeout + connect timeout stays under the ≈ 20 s a user will wait."""
     client = HubSpotClient(url_prefix="http://127.0.0.1:9/", access_token="x")

@@ -6,6 +6,7 @@ import logging
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -338,6 +339,17 @@ def test_a_response_url_that_answers_non_2xx_is_logged(
     errors = [r.getMessage() for r in logs.records if r.levelno >= logging.ERROR]
     assert any(f"response_url answered {status}" in line for line in errors)
     assert "outcome=post_failed" in audit_lines(logs, "command")[0]
+
+
+def test_a_response_url_429_is_retried_honouring_retry_after(
+    bot: Bot, fake_slack: FakeSlack, fake_hubspot: FakeHubSpot, logs: pytest.LogCaptureFixture
+) -> None:
+    fake_hubspot.add_contact([participation(1)], EMAIL)
+    fake_slack.response_faults["busy"] = deque([(429, {"Retry-After": "0"})])
+    run_command(bot, fake_slack, EMAIL, response_name="busy")
+    wait_until(lambda: audit_lines(logs, "command"))
+    assert len(fake_slack.responses("busy")) == 2  # the same page, delivered on the retry
+    assert "outcome=ok" in audit_lines(logs, "command")[0]
 
 
 # -- double clicks -------------------------------------------------------------------------------------------
