@@ -244,11 +244,6 @@ def render_notice(text: str, tr: Translator, reference: str | None = None) -> Me
     return {"text": fallback, "blocks": blocks}
 
 
-def mark_page_posted(blocks: Sequence[Block], action_id: str, posted_page: int, tr: Translator) -> list[Block]:
-    """The clicked message, without the button that has done its job, plus a note that says where it went."""
-    return mark_action_done(blocks, action_id, tr("page.posted_in_thread", page=posted_page), suffix=str(posted_page))
-
-
 def mark_action_done(blocks: Sequence[Block], action_id: str, note: str, *, suffix: str) -> list[Block]:
     """Drop only the button `action_id` (other buttons stay) and add `note` (mrkdwn) just above the buttons.
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -102,9 +103,15 @@ def parse_state(word: str) -> State:
     return state
 
 
+def _visible(text: str) -> str:
+    """Drop invisible format characters (zero-width spaces, bidi overrides, BOM) that pasted text carries:
+    they would make a valid email look unknown to HubSpot, and can reverse how an echoed answer reads."""
+    return "".join(char for char in text if unicodedata.category(char) != "Cf")
+
+
 def parse_command(text: str | None) -> HelpRequest | CommandRequest:
     """`<email-or-id> [state] [limit=N] [summary]` in any order after the identifier."""
-    raw = (text or "").replace("\u00a0", " ").strip()
+    raw = _visible(text or "").replace("\u00a0", " ").strip()
     if len(raw) > MAX_COMMAND_LENGTH:
         raise InputError("command.too_long", length=len(raw))
     words = raw.split()

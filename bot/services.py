@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web import WebClient
 from slack_sdk.webhook import WebhookClient
 
@@ -32,9 +36,10 @@ def new_reference() -> str:
 
 def mask_identifier(identifier: str) -> str:
     """A log-safe stand-in: enough to correlate lines, not enough to recover an email."""
-    digest = hashlib.sha256(identifier.strip().lower().encode()).hexdigest()[:12]
-    if "@" in identifier:
-        local, _, domain = identifier.partition("@")
+    normalised = identifier.strip().lower()  # HubSpot matches emails case-insensitively: so do the masks
+    digest = hashlib.sha256(normalised.encode()).hexdigest()[:12]
+    if "@" in normalised:
+        local, _, domain = normalised.partition("@")
         return f"{local[:1]}***@{domain[:1]}***#{digest}"
     return f"id#{digest}"
 
@@ -127,15 +132,47 @@ class LocaleResolver:
         return normalise_language(locale, self._default) if locale else self._default
 
 
+class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
+    """Slack's 429 handler, honouring `Retry-After` only while it is short enough for a user to wait.
+
+    slack_sdk's own handler sleeps whatever Slack asks (a blocked worker for a minute); past `max_wait` we give up
+    and let the caller fall back (response_url) or explain.
+    """
+
+    def __init__(self, max_retry_count: int = 2, max_wait: float = 10.0) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait = max_wait
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if not super()._can_retry(state=state, request=request, response=response, error=error):
+            return False
+        assert response is not None
+        for name, values in response.headers.items():
+            if name.lower() == "retry-after":
+                try:
+                    return float(values[0]) <= self.max_wait
+                except (ValueError, IndexError, TypeError):
+                    return False
+        return True
+
+
+def slack_retry_handlers() -> list[RetryHandler]:
+    return [ConnectionErrorRetryHandler(max_retry_count=2), BoundedRateLimitRetryHandler(max_retry_count=2)]
+
+
 class Responder:
     """Posts to response URLs with a timeout and retries, and logs a non-2xx answer instead of dropping it."""
 
     def __init__(self, timeout: float = 10.0) -> None:
         self._timeout = timeout
-        self._retry_handlers = [
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=2),
-        ]
+        self._retry_handlers = slack_retry_handlers()
 
     def post(self, response_url: str | None, message: dict[str, Any]) -> bool:
         if not response_url:
@@ -159,7 +196,7 @@ def make_web_client(settings: Settings, *, with_token: bool = True) -> WebClient
         token=(settings.slack_bot_token or None) if with_token else None,
         base_url=settings.slack_api_url,
         timeout=10,
-        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=2)],
+        retry_handlers=slack_retry_handlers(),
     )
 
 

@@ -10,6 +10,8 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
+import sys
 import threading
 import time
 import uuid
@@ -41,6 +43,12 @@ class _Server(ThreadingHTTPServer):
     def process_request(self, request: Any, client_address: Any) -> None:
         self.connections += 1
         super().process_request(request, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (read timeout) while we were still answering is expected, not noise.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Base:
@@ -112,6 +120,8 @@ class Scripted:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     raw: bytes | None = None
+    # Close the connection without answering (a proxy or HubSpot dropping us mid-request).
+    drop: bool = False
 
 
 @dataclass
@@ -293,6 +303,10 @@ class _HubSpotHandler(_Handler):
         answer = owner.answer(call)
         if answer.delay:
             time.sleep(answer.delay)
+        if answer.drop:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         if answer.raw is not None:
             self._send(answer.status, answer.raw, {"Content-Type": "text/html", **answer.headers})
         else:
@@ -320,6 +334,8 @@ class FakeSlack(_Base):
         self.posts: list[SlackPost] = []
         self.api_errors: dict[str, deque[tuple[int, dict[str, Any], dict[str, str]]]] = {}
         self.response_status: dict[str, int] = {}
+        # One-off answers for a response URL, used before `response_status`: (status, headers).
+        self.response_faults: dict[str, deque[tuple[int, dict[str, str]]]] = {}
         self.locales: dict[str, str] = {}
         self.uploads: dict[str, bytes] = {}
         self._ts = 1_790_000_000
@@ -400,11 +416,16 @@ class _SlackHandler(_Handler):
             self._send(status, json.dumps(answer), headers)
         elif path.startswith("/response/"):
             name = path[len("/response/") :]
-            status = owner.response_status.get(name, 200)
+            extra: dict[str, str] = {}
             with owner.lock:
+                faults = owner.response_faults.get(name)
+                if faults:
+                    status, extra = faults.popleft()
+                else:
+                    status = owner.response_status.get(name, 200)
                 owner.posts.append(SlackPost("response_url", name, body))
                 owner.lock.notify_all()
-            self._send(status, "ok" if status == 200 else "invalid", {"Content-Type": "text/plain"})
+            self._send(status, "ok" if status == 200 else "invalid", {"Content-Type": "text/plain", **extra})
         else:
             self._send(404, json.dumps({"ok": False, "error": "unknown_method"}))
 

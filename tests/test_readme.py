@@ -30,6 +30,7 @@ SECTIONS = [
     "Run",
     "Usage",
     "Troubleshooting",
+    "Reliability and security",
     "Development",
     "Project layout",
 ]

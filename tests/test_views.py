@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from slack_sdk.models.blocks import Block
 
-from bot.blocks import NEXT_ACTION_ID, escape, mark_page_posted, render_page, truncate
+from bot.blocks import NEXT_ACTION_ID, escape, mark_action_done, render_page, truncate
 from bot.hubspot.models import State, parse_page
 from bot.messages import Translator, duration
 from bot.parsing import PageQuery, decode_query
@@ -91,11 +91,11 @@ def test_every_block_of_a_hundred_long_entries_is_valid() -> None:
     assert len(message["text"]) <= 4000
 
 
-def test_mark_page_posted_keeps_content_and_other_buttons() -> None:
+def test_mark_action_done_keeps_content_and_other_buttons() -> None:
     records = [participation(i) for i in range(3)]
     other = {"type": "button", "action_id": "other", "text": {"type": "plain_text", "text": "Other"}, "value": "x"}
     message = render_page(page_of(records, total=9, after="c"), PageQuery("1"), EN, extra_buttons=[other])
-    rebuilt = mark_page_posted(message["blocks"], NEXT_ACTION_ID, 2, EN)
+    rebuilt = mark_action_done(message["blocks"], NEXT_ACTION_ID, EN("page.posted_in_thread", page=2), suffix="2")
     assert find_button(rebuilt) is None
     assert find_button(rebuilt, "other") is not None
     assert "Page 2 is in the thread" in all_text({"blocks": rebuilt})

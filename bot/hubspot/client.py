@@ -193,11 +193,13 @@ class HubSpotClient:
             params["state"] = state.value
         if after:
             params["after"] = after
-        body = self._get_json(self.breakdown_url(identifier), params)
+        body, correlation_id = self._get_json(self.breakdown_url(identifier), params)
         try:
             return parse_page(body)
         except MalformedResponse as exc:
-            raise UnexpectedResponse(f"HubSpot sent an unexpected response: {exc}", status=200) from None
+            raise UnexpectedResponse(
+                f"HubSpot sent an unexpected response: {exc}", status=200, correlation_id=correlation_id
+            ) from None
 
     def iter_participations(
         self, identifier: str, *, state: State | None = None, cap: int = 1000
@@ -216,7 +218,8 @@ class HubSpotClient:
 
     # -- transport -------------------------------------------------------------------------------------
 
-    def _get_json(self, url: str, params: Mapping[str, str | int]) -> Any:
+    def _get_json(self, url: str, params: Mapping[str, str | int]) -> tuple[Any, str | None]:
+        """(parsed 200 body, HubSpot's correlation id header) — the id lets a later shape error be traced."""
         deadline = self._clock() + self._retry.budget_seconds
         if not self._slots.acquire(timeout=max(0.0, deadline - self._clock())):
             raise Unavailable("the bot is busy with other HubSpot lookups")
@@ -229,14 +232,17 @@ class HubSpotClient:
         ceiling: float = min(self._retry.max_backoff, self._retry.base_backoff * 2.0 ** (attempt - 1))
         return ceiling * (0.5 + float(self._jitter()) / 2)
 
-    def _get_json_with_retries(self, url: str, params: Mapping[str, str | int], deadline: float) -> Any:
+    def _get_json_with_retries(
+        self, url: str, params: Mapping[str, str | int], deadline: float
+    ) -> tuple[Any, str | None]:
         attempt = 0
         while True:
             attempt += 1
             if not self.governor.acquire(deadline):
                 raise RateLimited("waiting for HubSpot's rate limit would take too long")
             remaining = deadline - self._clock()
-            read_timeout = max(0.5, min(self._read_timeout, remaining))
+            # Never above the configured timeout; near the deadline, still long enough for a real answer.
+            read_timeout = min(self._read_timeout, max(0.5, remaining))
             try:
                 response = self.session.get(
                     url, params=params, timeout=(self._connect_timeout, read_timeout), allow_redirects=False
@@ -249,13 +255,14 @@ class HubSpotClient:
             else:
                 self.governor.observe(response.headers)
                 if response.status_code == 200:
+                    correlation_id = response.headers.get("X-HubSpot-Correlation-Id")
                     try:
-                        return response.json()
+                        return response.json(), correlation_id
                     except ValueError:
                         raise UnexpectedResponse(
                             "HubSpot sent an unexpected response (not JSON)",
                             status=200,
-                            correlation_id=response.headers.get("X-HubSpot-Correlation-Id"),
+                            correlation_id=correlation_id,
                         ) from None
                 failure = error_from_response(response)
                 if isinstance(failure, DailyLimitReached) or not _retryable(failure):

@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.blocks import render_empty, render_page, render_usage
-from bot.listeners.common import EPHEMERAL, ack_now, failure_notice
+from bot.listeners.common import EPHEMERAL, ack_now, failure_notice, shown_reference
 from bot.listeners.summary import answer_summary_command
 from bot.messages import Translator
 from bot.parsing import CommandRequest, ContactQuery, HelpRequest, parse_command
@@ -51,6 +51,7 @@ def handle_command(body: dict[str, Any], services: Services) -> None:
         outcome = answer_command(request, services, tr, response_url)
     except Exception as exc:
         message, outcome = failure_notice(exc, tr, identifier, reference)
+        reference = shown_reference(exc, reference)
         services.responder.post(response_url, message)
     finally:
         services.audit(

@@ -48,12 +48,32 @@ def hubspot_error_text(error: HubSpotError, tr: Translator, identifier: str) -> 
     return tr("error.unexpected")
 
 
+def shown_reference(exc: Exception, reference: str) -> str:
+    """The reference the user sees for `exc`: HubSpot's correlationId when it gave one, else ours.
+
+    The audit line logs this same value, so an admin can search the logs for what the user quotes.
+    """
+    if isinstance(exc, HubSpotError) and exc.correlation_id:
+        return exc.correlation_id
+    return reference
+
+
+def input_error_text(exc: InputError, tr: Translator) -> str:
+    """Catalogue text for bad input; some templates end with the shared `{hint}`, which parsing leaves to us."""
+    return tr(exc.key, **{"hint": tr("command.hint"), **_escaped(exc.values)})
+
+
 def failure_notice(exc: Exception, tr: Translator, identifier: str | None, reference: str) -> tuple[Message, str]:
     """(ephemeral message, outcome label for the audit log) for any exception a listener meets."""
     if isinstance(exc, InputError):
-        return {**render_notice(tr(exc.key, **_escaped(exc.values)), tr), **EPHEMERAL}, "bad_input"
+        try:
+            text = input_error_text(exc, tr)
+        except (KeyError, IndexError, ValueError):  # a template/values mismatch must not silence the answer
+            log.exception("could not format input error %s ref=%s", exc.key, reference)
+            return {**render_notice(tr("error.internal"), tr, reference), **EPHEMERAL}, "internal_error"
+        return {**render_notice(text, tr), **EPHEMERAL}, "bad_input"
     if isinstance(exc, HubSpotError):
-        shown_ref = exc.correlation_id or reference
+        shown_ref = shown_reference(exc, reference)
         text = hubspot_error_text(exc, tr, identifier or "")
         log.warning(
             "hubspot error %s status=%s ref=%s category=%s",

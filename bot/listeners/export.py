@@ -15,9 +15,12 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web import WebClient
 
+from bot.blocks import escape
 from bot.export import export_filename, to_csv_bytes
-from bot.listeners.bulk import Click, handle_contact_click, retire
-from bot.listeners.common import EPHEMERAL, ack_now
+from bot.listeners.bulk import contact_button
+from bot.listeners.clicks import Click, ClickFailed, retire
+from bot.listeners.common import ack_now
+from bot.parsing import ContactQuery
 from bot.services import Services
 from bot.summary import Gathered
 from bot.views_summary import EXPORT_ACTION_ID, export_comment
@@ -26,42 +29,38 @@ log = logging.getLogger("bot.listeners")
 
 
 def register(app: App, services: Services) -> None:
+    button = contact_button(
+        services,
+        kind="export",
+        action_id=EXPORT_ACTION_ID,
+        already_key="export.already",
+        deliver=lambda click, query, gathered: deliver_export(click, query, gathered, services),
+        not_here_key="export.not_here",
+    )
+
     def run_export(body: dict[str, Any], client: WebClient) -> None:
-        handle_contact_click(
-            body,
-            services,
-            kind="export",
-            action_id=EXPORT_ACTION_ID,
-            already_key="export.already",
-            work=lambda click, gathered: deliver_export(click, gathered, client, services),
-            needs_thread=True,
-            not_here_key="export.not_here",
-        )
+        button.run(body, client, services)
 
     app.action(EXPORT_ACTION_ID)(ack=ack_now, lazy=[run_export])
 
 
-def deliver_export(click: Click, gathered: Gathered, client: WebClient, services: Services) -> str:
+def deliver_export(click: Click, query: ContactQuery, gathered: Gathered, services: Services) -> None:
     cap = services.settings.max_export_records
-    filename = export_filename(click.query.identifier, click.query.state, datetime.now(timezone.utc))
+    filename = export_filename(query.identifier, query.state, datetime.now(timezone.utc))
     try:
-        client.files_upload_v2(
+        click.client.files_upload_v2(
             channel=click.channel,
             thread_ts=click.root,
             content=to_csv_bytes(gathered.records),
             filename=filename,
             title=filename,
-            initial_comment=export_comment(gathered, click.query, click.tr, cap=cap),
+            initial_comment=export_comment(gathered, query, click.tr, cap=cap),
         )
     except SlackApiError as exc:
         error = str(exc.response.get("error", "unknown_error"))
-        log.info("files_upload_v2 failed (%s)", error)
-        services.responder.post(click.response_url, {"text": click.tr("error.post_failed", reason=error), **EPHEMERAL})
-        return f"slack_{error}"
+        log.warning("files_upload_v2 failed (%s) ref=%s", error, click.reference)
+        raise ClickFailed(f"slack_{error}", click.notice("error.post_failed", reason=escape(error))) from None
     except SlackClientError as exc:  # the upload step itself failed (not an API error)
-        log.warning("files_upload_v2 failed: %s", type(exc).__name__)
-        reason = "upload_failed"
-        services.responder.post(click.response_url, {"text": click.tr("error.post_failed", reason=reason), **EPHEMERAL})
-        return f"slack_{reason}"
+        log.warning("files_upload_v2 failed: %s ref=%s", type(exc).__name__, click.reference)
+        raise ClickFailed("slack_upload_failed", click.notice("error.post_failed", reason="upload_failed")) from None
     retire(click, services, EXPORT_ACTION_ID, click.tr("export.posted_in_thread"), "export")
-    return "ok"

@@ -10,8 +10,8 @@ from slack_bolt import App
 from slack_sdk.web import WebClient
 
 from bot.blocks import render_empty
-from bot.listeners.actions import post_in_thread
-from bot.listeners.bulk import Click, fetch_all, handle_contact_click, retire
+from bot.listeners.bulk import contact_button, fetch_all
+from bot.listeners.clicks import Click, answer_privately, post_in_thread, retire
 from bot.listeners.common import EPHEMERAL, ack_now
 from bot.messages import Translator
 from bot.parsing import ContactQuery, PageQuery
@@ -21,15 +21,16 @@ from bot.views_summary import SUMMARY_ACTION_ID, export_button, render_summary
 
 
 def register(app: App, services: Services) -> None:
+    button = contact_button(
+        services,
+        kind="summary",
+        action_id=SUMMARY_ACTION_ID,
+        already_key="summary.already",
+        deliver=lambda click, query, gathered: deliver_summary(click, query, gathered, services),
+    )
+
     def run_summary(body: dict[str, Any], client: WebClient) -> None:
-        handle_contact_click(
-            body,
-            services,
-            kind="summary",
-            action_id=SUMMARY_ACTION_ID,
-            already_key="summary.already",
-            work=lambda click, gathered: deliver_summary(click, gathered, client, services),
-        )
+        button.run(body, client, services)
 
     app.action(SUMMARY_ACTION_ID)(ack=ack_now, lazy=[run_summary])
 
@@ -49,15 +50,13 @@ def summary_message(
     )
 
 
-def deliver_summary(click: Click, gathered: Gathered, client: WebClient, services: Services) -> str:
-    message = summary_message(gathered, click.query, services, click.tr, with_export=False)
-    if not click.in_thread or click.channel is None or click.root is None:
-        delivered = services.responder.post(click.response_url, {**message, **EPHEMERAL})
-        return "ok" if delivered else "post_failed"
-    outcome = post_in_thread(client, services, message, click.channel, click.root, click.response_url, click.tr)
-    if outcome == "ok":
-        retire(click, services, SUMMARY_ACTION_ID, click.tr("summary.posted_in_thread"), "summary")
-    return outcome
+def deliver_summary(click: Click, query: ContactQuery, gathered: Gathered, services: Services) -> None:
+    message = summary_message(gathered, query, services, click.tr, with_export=False)
+    if not click.in_thread:
+        answer_privately(click, services, message)
+        return
+    post_in_thread(click, services, message)
+    retire(click, services, SUMMARY_ACTION_ID, click.tr("summary.posted_in_thread"), "summary")
 
 
 def answer_summary_command(query: ContactQuery, services: Services, tr: Translator, response_url: str | None) -> str:
