@@ -61,5 +61,5 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
-    # urllib3 logs full URLs (with the contact's email) at DEBUG; keep it quiet unless asked.
+    # urllib3 logs full URLs (with the contact's email) at DEBUG: keep it at WARNING even when LOG_LEVEL=DEBUG.
     logging.getLogger("urllib3").setLevel(max(root.level, logging.WARNING))

@@ -10,7 +10,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from bot.hubspot.models import State
 
@@ -19,6 +19,7 @@ MAX_IDENTIFIER_LENGTH = 254
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 MAX_BUTTON_VALUE = 2000
+MAX_PAGE = 2**31 - 1
 
 STATE_ALIASES: dict[str, State] = {
     "registered": State.REGISTERED,
@@ -164,8 +165,8 @@ def fits_in_button(query: PageQuery) -> bool:
     return len(encode_query(query)) <= MAX_BUTTON_VALUE
 
 
-def decode_query(value: str | None) -> PageQuery:
-    """Inverse of `encode_query`; anything forged or stale raises InputError('error.bad_button')."""
+def _button_payload(value: str | None) -> dict[str, Any]:
+    """The JSON object a button carries; anything else (forged, truncated, stale format) is refused."""
     if not value or len(value) > MAX_BUTTON_VALUE:
         raise InputError("error.bad_button")
     try:
@@ -174,35 +175,36 @@ def decode_query(value: str | None) -> PageQuery:
         raise InputError("error.bad_button") from None
     if not isinstance(payload, dict):
         raise InputError("error.bad_button")
-    identifier, limit, page = payload.get("i"), payload.get("l"), payload.get("p")
-    state, after = payload.get("s"), payload.get("a")
-    valid = (
-        isinstance(identifier, str)
-        and isinstance(limit, int)
-        and not isinstance(limit, bool)
-        and 1 <= limit <= MAX_LIMIT
-        and isinstance(page, int)
-        and not isinstance(page, bool)
-        and 1 <= page <= 1_000_000
-        and (state is None or state in State.__members__)
-        and (after is None or (isinstance(after, str) and after != ""))
-    )
-    if not valid:
+    return payload
+
+
+def _contact_fields(payload: dict[str, Any]) -> tuple[str, State | None]:
+    """The contact (`i`, re-validated as if typed) and optional state (`s`) every button carries."""
+    identifier, state = payload.get("i"), payload.get("s")
+    if not isinstance(identifier, str) or not (
+        state is None or (isinstance(state, str) and state in State.__members__)
+    ):
         raise InputError("error.bad_button")
-    assert isinstance(identifier, str)
-    assert isinstance(limit, int)
-    assert isinstance(page, int)
     try:
-        identifier = clean_identifier(identifier)
+        return clean_identifier(identifier), State[state] if state else None
     except InputError:
         raise InputError("error.bad_button") from None
-    return PageQuery(
-        identifier=identifier,
-        state=State[state] if state else None,
-        limit=limit,
-        after=after,
-        page=page,
-    )
+
+
+def _whole_number(value: object, low: int, high: int) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def decode_query(value: str | None) -> PageQuery:
+    """Inverse of `encode_query`; anything forged or stale raises InputError('error.bad_button')."""
+    payload = _button_payload(value)
+    identifier, state = _contact_fields(payload)
+    limit, page, after = payload.get("l"), payload.get("p"), payload.get("a")
+    if not _whole_number(limit, 1, MAX_LIMIT) or not _whole_number(page, 1, MAX_PAGE):
+        raise InputError("error.bad_button")
+    if not (after is None or (isinstance(after, str) and after != "")):
+        raise InputError("error.bad_button")
+    return PageQuery(identifier=identifier, state=state, limit=limit, after=after, page=page)
 
 
 @dataclass(frozen=True)
@@ -223,21 +225,5 @@ def encode_contact_query(query: ContactQuery) -> str:
 
 def decode_contact_query(value: str | None) -> ContactQuery:
     """Inverse of `encode_contact_query`; anything forged raises InputError('error.bad_button')."""
-    if not value or len(value) > MAX_BUTTON_VALUE:
-        raise InputError("error.bad_button")
-    try:
-        payload = json.loads(value)
-    except ValueError:
-        raise InputError("error.bad_button") from None
-    if not isinstance(payload, dict):
-        raise InputError("error.bad_button")
-    identifier, state = payload.get("i"), payload.get("s")
-    if not isinstance(identifier, str) or not (
-        state is None or (isinstance(state, str) and state in State.__members__)
-    ):
-        raise InputError("error.bad_button")
-    try:
-        identifier = clean_identifier(identifier)
-    except InputError:
-        raise InputError("error.bad_button") from None
-    return ContactQuery(identifier=identifier, state=State[state] if state else None)
+    identifier, state = _contact_fields(_button_payload(value))
+    return ContactQuery(identifier=identifier, state=state)
