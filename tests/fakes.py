@@ -79,6 +79,9 @@ class _Base:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle on, the body can wait ~40 ms for a delayed ACK, which
+    # real HubSpot and Slack do not impose and which would be misread as the bot's own time.
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
@@ -119,6 +122,10 @@ class HubSpotCall:
     identifier: str
     query: dict[str, str]
     headers: dict[str, str]
+    # Timing inside the fake (time.monotonic), for benchmarks: handler entry, answer written, status sent.
+    started: float = 0.0
+    finished: float = 0.0
+    status: int = 0
 
 
 def participation(
@@ -160,7 +167,7 @@ def participation(
 class FakeHubSpot(_Base):
     """Serves the breakdown endpoint from an in-memory data set, with opaque cursors and fault injection."""
 
-    def __init__(self, token: str = "hs-test-token") -> None:
+    def __init__(self, token: str = "hs-test-token") -> None:  # noqa: S107
         self.handler = _HubSpotHandler
         super().__init__()
         self.token = token
@@ -270,6 +277,7 @@ class FakeHubSpot(_Base):
 
 class _HubSpotHandler(_Handler):
     def do_GET(self) -> None:
+        started = time.monotonic()
         owner: FakeHubSpot = self.server.owner
         split = urlsplit(self.path)
         raw_path = split.path
@@ -282,12 +290,13 @@ class _HubSpotHandler(_Handler):
                     identifier = unquote(segment)
                     matched = True
         query = {k: v[0] for k, v in parse_qs(split.query).items()}
-        call = HubSpotCall(raw_path, identifier, query, dict(self.headers.items()))
+        call = HubSpotCall(raw_path, identifier, query, dict(self.headers.items()), started=started)
         with owner.lock:
             owner.calls.append(call)
             owner.lock.notify_all()
         if not matched:
             self._send(404, json.dumps({"status": "error", "message": "no such endpoint"}))
+            call.status, call.finished = 404, time.monotonic()
             return
         answer = owner.answer(call)
         if answer.delay:
@@ -296,6 +305,7 @@ class _HubSpotHandler(_Handler):
             self._send(answer.status, answer.raw, {"Content-Type": "text/html", **answer.headers})
         else:
             self._send(answer.status, json.dumps(answer.body), answer.headers)
+        call.status, call.finished = answer.status, time.monotonic()
 
 
 # -- Slack ---------------------------------------------------------------------------------------------
@@ -308,6 +318,9 @@ class SlackPost:
     kind: str  # "api" or "response_url"
     name: str  # API method or response id
     body: dict[str, Any]
+    # Timing inside the fake (time.monotonic), for benchmarks: handler entry and answer written.
+    started: float = 0.0
+    finished: float = 0.0
 
 
 class FakeSlack(_Base):
@@ -375,6 +388,7 @@ class FakeSlack(_Base):
 
 class _SlackHandler(_Handler):
     def do_POST(self) -> None:
+        started = time.monotonic()
         owner: FakeSlack = self.server.owner
         path = urlsplit(self.path).path
         raw = self._body()
@@ -393,17 +407,21 @@ class _SlackHandler(_Handler):
         if path.startswith("/api/"):
             method = path[len("/api/") :]
             status, answer, headers = owner.api_answer(method, body)
+            post = SlackPost("api", method, body, started=started)
             with owner.lock:
-                owner.posts.append(SlackPost("api", method, body))
+                owner.posts.append(post)
                 owner.lock.notify_all()
             self._send(status, json.dumps(answer), headers)
+            post.finished = time.monotonic()
         elif path.startswith("/response/"):
             name = path[len("/response/") :]
             status = owner.response_status.get(name, 200)
+            post = SlackPost("response_url", name, body, started=started)
             with owner.lock:
-                owner.posts.append(SlackPost("response_url", name, body))
+                owner.posts.append(post)
                 owner.lock.notify_all()
             self._send(status, "ok" if status == 200 else "invalid", {"Content-Type": "text/plain"})
+            post.finished = time.monotonic()
         else:
             self._send(404, json.dumps({"ok": False, "error": "unknown_method"}))
 
