@@ -70,6 +70,10 @@ class RateGovernor:
 
     A sliding log of send times caps our own rate; HubSpot's `X-HubSpot-RateLimit-Remaining` (which also counts
     other processes and apps on the account) stretches the spacing when the window is nearly spent.
+
+    Callers are served first come, first served: each one books the earliest free send time and sleeps until
+    then, so in a burst larger than the window nobody overtakes an earlier caller and runs it past its deadline,
+    and a caller whose booking would land after its deadline is told at once instead of after a wait.
     """
 
     def __init__(
@@ -86,26 +90,35 @@ class RateGovernor:
         self.reserve = reserve
         self._clock = clock
         self._sleep = sleep
-        self._sent: deque[float] = deque()
+        self._sent: deque[float] = deque()  # booked send times, oldest first (some may lie in the future)
         self._pause_until = 0.0
         self._lock = threading.Lock()
 
     def acquire(self, deadline: float) -> bool:
         """Wait for a send slot; False if none opens before `deadline` (a clock value)."""
+        with self._lock:
+            now = self._clock()
+            while self._sent and self._sent[0] <= now - self.window:
+                self._sent.popleft()
+            slot = max(now, self._pause_until)
+            if self._sent:
+                slot = max(slot, self._sent[-1])
+            if len(self._sent) >= self.capacity:
+                slot = max(slot, self._sent[-self.capacity] + self.window)
+            if slot > deadline:
+                return False
+            self._sent.append(slot)
         while True:
+            wait = slot - self._clock()
+            if wait > 0:
+                self._sleep(wait)
             with self._lock:
-                now = self._clock()
-                while self._sent and self._sent[0] <= now - self.window:
-                    self._sent.popleft()
-                wait = self._pause_until - now
-                if len(self._sent) >= self.capacity:
-                    wait = max(wait, self._sent[0] + self.window - now)
-                if wait <= 0:
-                    self._sent.append(now)
+                # A 429 or a nearly spent window seen while we slept pushes everyone back.
+                if self._pause_until <= slot or self._pause_until <= self._clock():
                     return True
-                if now + wait > deadline:
-                    return False
-            self._sleep(wait)
+                slot = self._pause_until
+            if slot > deadline:
+                return False
 
     def pause(self, seconds: float) -> None:
         with self._lock:
@@ -130,7 +143,7 @@ class HubSpotClient:
         access_token: str,
         connect_timeout: float = 3.05,
         read_timeout: float = 8.0,
-        max_concurrency: int = 8,
+        max_concurrency: int = 32,
         requests_per_10s: int = 90,
         retry: RetryPolicy | None = None,
         sleep: Sleep = time.sleep,
