@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 import time
 
-from bot.hubspot.client import RateGovernor
+from bot.config import Settings
+from bot.hubspot.client import HubSpotClient, RateGovernor
 from tests.conftest import VirtualTime
+from tests.fakes import FakeHubSpot, Scripted, participation
 
 
 def test_a_burst_beyond_the_window_is_spread_over_windows_in_arrival_order() -> None:
@@ -99,3 +101,41 @@ def test_an_earlier_caller_is_not_overtaken_by_later_ones() -> None:
         thread.join(5)
     assert order[:1] == ["first"]
     assert sorted(order[1:]) == [f"later{i}" for i in range(5)]
+
+
+def test_hubspot_max_lowers_a_cap_set_above_it_and_never_raises_one() -> None:
+    governor = RateGovernor(190, 10.0)
+    governor.observe({"X-HubSpot-RateLimit-Max": "100", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
+    assert governor.capacity == 100 - governor.reserve
+    governor.observe({"X-HubSpot-RateLimit-Max": "250", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
+    assert governor.capacity == 100 - governor.reserve
+    modest = RateGovernor(50, 10.0)
+    modest.observe({"X-HubSpot-RateLimit-Max": "100"})
+    assert modest.capacity == 50
+    other_window = RateGovernor(90, 10.0)
+    other_window.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Interval-Milliseconds": "1000"})
+    assert other_window.capacity == 90
+
+
+def test_a_429_without_retry_after_waits_seconds_not_the_whole_window(
+    fake_hubspot: FakeHubSpot, settings: Settings
+) -> None:
+    clock = VirtualTime()
+    client = HubSpotClient.from_settings(settings, sleep=clock.sleep, clock=clock.clock)
+    fake_hubspot.add_contact([participation(1)], "jane@example.com")
+    rolling = {"status": "error", "message": "ten_secondly_rolling", "policyName": "TEN_SECONDLY_ROLLING"}
+    window = {"X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
+    fake_hubspot.script(Scripted(429, rolling, window), Scripted(429, rolling, window))
+    page = client.breakdown("jane@example.com")
+    assert len(page.results) == 1
+    assert clock.sleeps == [1.0, 2.0]
+
+
+def test_a_429_with_retry_after_is_honoured(fake_hubspot: FakeHubSpot, settings: Settings) -> None:
+    clock = VirtualTime()
+    client = HubSpotClient.from_settings(settings, sleep=clock.sleep, clock=clock.clock)
+    fake_hubspot.add_contact([participation(1)], "jane@example.com")
+    rolling = {"status": "error", "message": "ten_secondly_rolling", "policyName": "TEN_SECONDLY_ROLLING"}
+    fake_hubspot.script(Scripted(429, rolling, {"Retry-After": "3"}))
+    client.breakdown("jane@example.com")
+    assert clock.sleeps == [3.0]
