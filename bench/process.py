@@ -159,6 +159,18 @@ class BotProcess:
         self.sample_memory()
         return dict(self._peak_kb)
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time used so far by the server's processes (from /proc/<pid>/stat)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+            except (OSError, ValueError, IndexError):
+                continue
+        return total / ticks
+
     def log_tail(self, lines: int = 30) -> str:
         if self._log is None:
             return ""

@@ -420,6 +420,8 @@ class Result:
     hubspot_429: int = 0
     slack_requests: int = 0
     slack_connections: int = 0
+    startup_cpu_s: float = float("nan")
+    load_cpu_s: float = float("nan")
     failure: str = ""
 
     @property
@@ -434,6 +436,20 @@ class Result:
         return problems
 
 
+def merge(phases: Sequence[Phase]) -> Phase:
+    merged = Phase(last_reply_s=float("nan"))  # one user at a time: "last reply" says nothing
+    for phase in phases:
+        merged.sent.update(phase.sent)
+        merged.delivered_ms += phase.delivered_ms
+        merged.overhead_ms += phase.overhead_ms
+        merged.pages.update(phase.pages)
+        merged.lost += phase.lost
+        merged.wrong += phase.wrong
+        merged.rate_limited += phase.rate_limited
+        merged.other_errors += phase.other_errors
+    return merged
+
+
 def run_scenario(
     title: str,
     *,
@@ -445,20 +461,29 @@ def run_scenario(
     clicks: bool,
     reply_timeout: float,
     bot_env: dict[str, str],
+    one_at_a_time: bool = False,
 ) -> Result:
     result = Result(title)
     scenario = Scenario(users=users, records=records, latency_s=latency_s, rate_limit=rate_limit, bot_env=bot_env)
     try:
         result.startup_ms = scenario.bot.start() * 1000
-        result.commands = run_commands(scenario, list(range(users)), clients, reply_timeout)
-        if clicks:
-            result.clicks = run_clicks(scenario, result.commands.pages, clients, reply_timeout)
+        result.startup_cpu_s = scenario.bot.cpu_seconds()
+        if one_at_a_time:  # each user waits for their page before the next one types: no queueing at all
+            result.commands = merge([run_commands(scenario, [user], 1, reply_timeout) for user in range(users)])
+            if clicks:
+                pages = result.commands.pages
+                result.clicks = merge([run_clicks(scenario, {u: pages[u]}, 1, reply_timeout) for u in sorted(pages)])
+        else:
+            result.commands = run_commands(scenario, list(range(users)), clients, reply_timeout)
+            if clicks:
+                result.clicks = run_clicks(scenario, result.commands.pages, clients, reply_timeout)
             # Let the bot finish retiring the clicked buttons before it is stopped (bounded, not measured).
             retire = {f"click-{user:04d}" for user, s in result.clicks.sent.items() if s.status == 200}
             wait_until(
                 lambda: len({p.name for p in scenario.slack_posts() if p.name in retire}) >= len(retire), timeout=5
             )
         result.rss_kb = scenario.bot.peak_rss_kb()
+        result.load_cpu_s = scenario.bot.cpu_seconds() - result.startup_cpu_s
     except BotFailedToStart as exc:
         result.failure = f"the bot did not start: {exc}"
     finally:
@@ -556,6 +581,13 @@ def rss_cell(result: Result) -> str:
     return f"{total:.1f} ({' + '.join(f'{kb / 1024:.1f}' for kb in parts)})"
 
 
+def cpu_cell(result: Result) -> str:
+    handled = sum(len(p.sent) for p in (result.commands, result.clicks) if p is not None)
+    if not handled or result.load_cpu_s != result.load_cpu_s:
+        return "–"
+    return f"{result.load_cpu_s * 1000 / handled:.1f}"
+
+
 def table(results: Sequence[Result], settings: dict[str, int]) -> list[str]:
     concurrency = settings["HUBSPOT_MAX_CONCURRENCY"]
     rows: list[tuple[str, str, Callable[[Result], str]]] = [
@@ -577,6 +609,7 @@ def table(results: Sequence[Result], settings: dict[str, int]) -> list[str]:
             lambda r: f"{r.hubspot_requests} / {r.hubspot_connections}",
         ),
         ("Slack requests / TCP connections", "", lambda r: f"{r.slack_requests} / {r.slack_connections}"),
+        ("server CPU per command or Next (ms)", "", cpu_cell),
         ("429s sent by HubSpot", "report", lambda r: str(r.hubspot_429)),
         (
             "users shown a rate-limit error",
@@ -666,6 +699,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--rate-limit-latency", type=float, default=200.0, metavar="MS", help="its HubSpot latency (default 200)"
     )
     parser.add_argument("--skip-rate-limit", action="store_true", help="skip the rate-limit scenario")
+    parser.add_argument(
+        "--sequential",
+        type=int,
+        default=20,
+        metavar="N",
+        help="also send N commands and N clicks one at a time, at the last latency: the overhead without "
+        "queueing (default 20, 0 to skip)",
+    )
     parser.add_argument("--render-runs", type=int, default=500, help="render_page runs for the median (default 500)")
     parser.add_argument("--records", type=int, default=25, help="participations per contact (default 25, ≥ 21)")
     parser.add_argument(
@@ -718,6 +759,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                 clicks=True,
                 reply_timeout=args.reply_timeout,
                 bot_env=bot_env,
+            )
+        )
+    if args.sequential > 0:
+        latency_ms = args.latencies[-1]
+        title = f"1 at a time ×{args.sequential}, L={latency_ms:g} ms"
+        print(f"… {title}", file=sys.stderr, flush=True)
+        results.append(
+            run_scenario(
+                title,
+                users=args.sequential,
+                clients=1,
+                records=args.records,
+                latency_s=latency_ms / 1000,
+                rate_limit=None,
+                clicks=True,
+                reply_timeout=args.reply_timeout,
+                bot_env=bot_env,
+                one_at_a_time=True,
             )
         )
     if not args.skip_rate_limit:
@@ -794,6 +853,7 @@ def figures_json(
             "hubspot_429": r.hubspot_429,
             "slack_requests": r.slack_requests,
             "slack_connections": r.slack_connections,
+            "server_cpu_s": r.load_cpu_s,
         }
     return {
         "machine": info,

@@ -23,6 +23,8 @@ def test_benchmark_runs_and_prints_its_table() -> None:
             "--latencies",
             "50",
             "--skip-rate-limit",
+            "--sequential",
+            "0",
             "--render-runs",
             "20",
             "--reply-timeout",
