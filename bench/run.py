@@ -8,8 +8,9 @@ simulated user looks up a contact of their own, so each HubSpot request and each
     bot overhead = page delivered − command sent − HubSpot handling time − Slack handling time
 
 (Slack handling = the fake's time answering the bot's `users.info`, response_url post or `chat.postMessage`).
-Exit status: 0 when every user got the right page, 1 when the bot misbehaved (a reply lost or wrong, an ack that
-was not HTTP 200), 2 when it did not start. Timings never fail the run: they are figures to read.
+Exit status: 0 when every user got the right page; 1 when the bot misbehaved (it did not start, a reply was lost
+or wrong, an ack was not HTTP 200); 2 for bad options or a crash of the benchmark itself. Timings never fail the
+run: they are figures to read.
 """
 
 from __future__ import annotations
@@ -424,6 +425,8 @@ class Result:
     load_cpu_s: float = float("nan")
     bench_cpu_s: float = float("nan")
     failure: str = ""
+    # With a healthy, unlimited fake HubSpot every user must get their page: an error reply is a wrong reply.
+    errors_are_wrong: bool = True
 
     @property
     def misbehaved(self) -> list[str]:
@@ -434,6 +437,9 @@ class Result:
             problems += [f"{name} ack not 200 — {item}" for item in phase.bad_acks]
             problems += [f"{name} reply lost — user {user}" for user in phase.lost]
             problems += [f"wrong content — {item}" for item in phase.wrong]
+            if self.errors_are_wrong:
+                problems += [f"{name}: an error instead of the page — {item}" for item in phase.other_errors]
+                problems += [f"{name}: rate-limit error for user {user}" for user in phase.rate_limited]
         return problems
 
 
@@ -464,7 +470,7 @@ def run_scenario(
     bot_env: dict[str, str],
     one_at_a_time: bool = False,
 ) -> Result:
-    result = Result(title)
+    result = Result(title, errors_are_wrong=rate_limit is None)
     scenario = Scenario(users=users, records=records, latency_s=latency_s, rate_limit=rate_limit, bot_env=bot_env)
     try:
         result.startup_ms = scenario.bot.start() * 1000
@@ -479,6 +485,7 @@ def run_scenario(
             result.commands = run_commands(scenario, list(range(users)), clients, reply_timeout)
             if clicks:
                 result.clicks = run_clicks(scenario, result.commands.pages, clients, reply_timeout)
+        if result.clicks is not None:
             # Let the bot finish retiring the clicked buttons before it is stopped (bounded, not measured).
             retire = {f"click-{user:04d}" for user, s in result.clicks.sent.items() if s.status == 200}
             wait_until(
@@ -733,6 +740,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return run(argv)
+    except Exception:  # a bug in the benchmark is not the bot misbehaving: say so, with a distinct status
+        import traceback
+
+        traceback.print_exc()
+        print("bench: the benchmark itself failed (exit 2); this says nothing about the bot", file=sys.stderr)
+        return 2
+
+
+def run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.concurrency < 1 or args.records < 2 * PAGE_SIZE + 1 or args.render_runs < 1:
         print("bench: --concurrency ≥ 1, --records ≥ 21 and --render-runs ≥ 1 please", file=sys.stderr)

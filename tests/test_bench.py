@@ -50,3 +50,35 @@ def test_benchmark_runs_and_prints_its_table() -> None:
     ):
         assert heading in out, out
     assert "3 ok, 0 error, 0 lost, 0 wrong, 0 non-200" in out
+
+
+def test_benchmark_exits_1_when_the_bot_misbehaves() -> None:
+    # A bot with another signing secret answers every signed request 401: acks fail, no page is delivered.
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--concurrency",
+            "2",
+            "--latencies",
+            "50",
+            "--skip-rate-limit",
+            "--sequential",
+            "0",
+            "--render-runs",
+            "5",
+            "--reply-timeout",
+            "3",
+            "--bot-env",
+            "SLACK_SIGNING_SECRET=not-the-one-slack-uses",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    assert "MISBEHAVIOUR" in completed.stderr
+    assert "ack not 200" in completed.stderr
