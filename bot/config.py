@@ -36,12 +36,15 @@ class Settings:
     slack_api_url: str = DEFAULT_SLACK_API_URL
     port: int = 3000
     # Concurrency and pacing towards HubSpot.
-    hubspot_max_concurrency: int = 8
+    # 32 lookups in flight fit inside the smallest HubSpot tier's window (100 per 10 s) with room to spare, and
+    # keep a burst of users from queueing behind each other; the rolling cap below paces anything sustained.
+    hubspot_max_concurrency: int = 32
     hubspot_requests_per_10s: int = 90
     hubspot_connect_timeout: float = 3.05
     hubspot_read_timeout: float = 8.0
     hubspot_retry_budget_seconds: float = 15.0
-    listener_workers: int = 16
+    # Above the HubSpot concurrency, so Slack posts and locale lookups never hold a lookup back.
+    listener_workers: int = 64
     http_threads: int = 16
     # Access control: empty means "everyone in the workspace".
     allowed_user_ids: frozenset[str] = field(default_factory=frozenset)
@@ -162,11 +165,11 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
         hubspot_portal_id=env.get("HUBSPOT_PORTAL_ID", "").strip(),
         slack_api_url=slack_api_url,
         port=_int(env, "PORT", 3000, 1, 65535),
-        hubspot_max_concurrency=_int(env, "HUBSPOT_MAX_CONCURRENCY", 8, 1, 100),
+        hubspot_max_concurrency=_int(env, "HUBSPOT_MAX_CONCURRENCY", 32, 1, 100),
         hubspot_requests_per_10s=_int(env, "HUBSPOT_REQUESTS_PER_10S", 90, 1, 1000),
         hubspot_read_timeout=_float(env, "HUBSPOT_READ_TIMEOUT", 8.0),
         hubspot_retry_budget_seconds=_float(env, "HUBSPOT_RETRY_BUDGET_SECONDS", 15.0),
-        listener_workers=_int(env, "LISTENER_WORKERS", 16, 1, 256),
+        listener_workers=_int(env, "LISTENER_WORKERS", 64, 1, 256),
         http_threads=_int(env, "HTTP_THREADS", 16, 1, 256),
         allowed_user_ids=_id_set(env, "ALLOWED_USER_IDS"),
         allowed_channel_ids=_id_set(env, "ALLOWED_CHANNEL_IDS"),

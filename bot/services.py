@@ -11,13 +11,14 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests
+from requests.adapters import HTTPAdapter
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web import WebClient
-from slack_sdk.webhook import WebhookClient
 
 from bot.config import Settings
 from bot.hubspot.client import HubSpotClient
@@ -168,26 +169,69 @@ def slack_retry_handlers() -> list[RetryHandler]:
 
 
 class Responder:
-    """Posts to response URLs with a timeout and retries, and logs a non-2xx answer instead of dropping it."""
+    """Posts to response URLs with a timeout and retries, and logs a non-2xx answer instead of dropping it.
 
-    def __init__(self, timeout: float = 10.0) -> None:
+    One pooled `requests.Session` serves every response URL (they all live on hooks.slack.com), so a reply
+    reuses a kept-alive connection instead of paying a new TCP + TLS handshake per post, as a fresh
+    `WebhookClient` per post did. Retries match what that client did: connection failures, and 429s after
+    `Retry-After` (bounded by the timeout, so nothing hangs).
+    """
+
+    def __init__(
+        self,
+        timeout: float = 10.0,
+        *,
+        pool_size: int = 16,
+        max_retries: int = 2,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._timeout = timeout
-        self._retry_handlers = slack_retry_handlers()
+        self._max_retries = max_retries
+        self._sleep = sleep
+        self._session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
+        self._session.headers["User-Agent"] = "participations-bot/0.1"
+
+    def close(self) -> None:
+        self._session.close()
 
     def post(self, response_url: str | None, message: dict[str, Any]) -> bool:
         if not response_url:
             log.warning("no response_url to answer with; message dropped")
             return False
-        client = WebhookClient(url=response_url, timeout=int(self._timeout), retry_handlers=self._retry_handlers)
-        try:
-            response = client.send_dict(message)
-        except Exception as exc:
-            log.error("response_url post failed: %s", type(exc).__name__)
-            return False
-        if not 200 <= response.status_code < 300:
-            log.error("response_url answered %s: %s", response.status_code, (response.body or "")[:200])
-            return False
-        return True
+        attempt = 0
+        while True:
+            attempt += 1
+            retry_in: float | None = None
+            try:
+                response = self._session.post(response_url, json=message, timeout=self._timeout, allow_redirects=False)
+            except requests.ConnectionError as exc:  # refused, reset, or a kept-alive connection gone stale
+                if attempt > self._max_retries:
+                    log.error("response_url post failed: %s", type(exc).__name__)
+                    return False
+                retry_in = 0.2 * attempt
+            except requests.RequestException as exc:  # a read timeout: Slack may have posted it, do not repeat
+                log.error("response_url post failed: %s", type(exc).__name__)
+                return False
+            else:
+                if 200 <= response.status_code < 300:
+                    return True
+                if response.status_code != 429 or attempt > self._max_retries:
+                    log.error("response_url answered %s: %s", response.status_code, response.text[:200])
+                    return False
+                retry_in = min(self._timeout, _seconds(response.headers.get("Retry-After"), default=1.0))
+            log.info("response_url post: retrying in %.1f s (attempt %d)", retry_in, attempt)
+            self._sleep(retry_in)
+
+
+def _seconds(raw: str | None, default: float) -> float:
+    try:
+        value = float(raw) if raw is not None else default
+    except ValueError:
+        return default
+    return value if value >= 0 else default
 
 
 def make_web_client(settings: Settings, *, with_token: bool = True) -> WebClient:
@@ -262,7 +306,7 @@ def build_services(settings: Settings, *, web_client: WebClient | None = None, *
     return Services(
         settings=settings,
         hubspot=hubspot,
-        responder=overrides.pop("responder", None) or Responder(),
+        responder=overrides.pop("responder", None) or Responder(pool_size=settings.listener_workers),
         locales=overrides.pop("locales", None)
         or LocaleResolver(web_client if settings.slack_bot_token else None, settings.default_language),
         access=AccessPolicy(settings.allowed_user_ids, settings.allowed_channel_ids, settings.allowed_team_ids),

@@ -33,7 +33,9 @@ BREAKDOWN_PREFIXES = (
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 256  # the default backlog of 5 would drop bursts and add 1 s SYN retries
+    # socketserver's default backlog (5) drops SYNs under a burst of 50 clients: a 1 s retransmit that real
+    # HubSpot and Slack would not cause.
+    request_queue_size = 128
 
     def __init__(self, handler: type[BaseHTTPRequestHandler], owner: Any) -> None:
         super().__init__(("127.0.0.1", 0), handler)
@@ -88,6 +90,9 @@ class _Base:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle on, the body can wait ~40 ms for a delayed ACK, which
+    # real HubSpot and Slack do not impose and which would be misread as the bot's own time.
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
@@ -130,6 +135,10 @@ class HubSpotCall:
     identifier: str
     query: dict[str, str]
     headers: dict[str, str]
+    # Timing inside the fake (time.monotonic), for benchmarks: handler entry, answer written, status sent.
+    started: float = 0.0
+    finished: float = 0.0
+    status: int = 0
 
 
 def participation(
@@ -281,6 +290,7 @@ class FakeHubSpot(_Base):
 
 class _HubSpotHandler(_Handler):
     def do_GET(self) -> None:
+        started = time.monotonic()
         owner: FakeHubSpot = self.server.owner
         split = urlsplit(self.path)
         raw_path = split.path
@@ -293,12 +303,13 @@ class _HubSpotHandler(_Handler):
                     identifier = unquote(segment)
                     matched = True
         query = {k: v[0] for k, v in parse_qs(split.query).items()}
-        call = HubSpotCall(raw_path, identifier, query, dict(self.headers.items()))
+        call = HubSpotCall(raw_path, identifier, query, dict(self.headers.items()), started=started)
         with owner.lock:
             owner.calls.append(call)
             owner.lock.notify_all()
         if not matched:
             self._send(404, json.dumps({"status": "error", "message": "no such endpoint"}))
+            call.status, call.finished = 404, time.monotonic()
             return
         answer = owner.answer(call)
         if answer.delay:
@@ -311,6 +322,7 @@ class _HubSpotHandler(_Handler):
             self._send(answer.status, answer.raw, {"Content-Type": "text/html", **answer.headers})
         else:
             self._send(answer.status, json.dumps(answer.body), answer.headers)
+        call.status, call.finished = answer.status, time.monotonic()
 
 
 # -- Slack ---------------------------------------------------------------------------------------------
@@ -323,6 +335,9 @@ class SlackPost:
     kind: str  # "api" or "response_url"
     name: str  # API method or response id
     body: dict[str, Any]
+    # Timing inside the fake (time.monotonic), for benchmarks: handler entry and answer written.
+    started: float = 0.0
+    finished: float = 0.0
 
 
 class FakeSlack(_Base):
@@ -392,6 +407,7 @@ class FakeSlack(_Base):
 
 class _SlackHandler(_Handler):
     def do_POST(self) -> None:
+        started = time.monotonic()
         owner: FakeSlack = self.server.owner
         path = urlsplit(self.path).path
         raw = self._body()
@@ -410,22 +426,26 @@ class _SlackHandler(_Handler):
         if path.startswith("/api/"):
             method = path[len("/api/") :]
             status, answer, headers = owner.api_answer(method, body)
+            post = SlackPost("api", method, body, started=started)
             with owner.lock:
-                owner.posts.append(SlackPost("api", method, body))
+                owner.posts.append(post)
                 owner.lock.notify_all()
             self._send(status, json.dumps(answer), headers)
+            post.finished = time.monotonic()
         elif path.startswith("/response/"):
             name = path[len("/response/") :]
             extra: dict[str, str] = {}
+            post = SlackPost("response_url", name, body, started=started)
             with owner.lock:
                 faults = owner.response_faults.get(name)
                 if faults:
                     status, extra = faults.popleft()
                 else:
                     status = owner.response_status.get(name, 200)
-                owner.posts.append(SlackPost("response_url", name, body))
+                owner.posts.append(post)
                 owner.lock.notify_all()
             self._send(status, "ok" if status == 200 else "invalid", {"Content-Type": "text/plain", **extra})
+            post.finished = time.monotonic()
         else:
             self._send(404, json.dumps({"ok": False, "error": "unknown_method"}))
 

@@ -32,6 +32,7 @@ SECTIONS = [
     "Troubleshooting",
     "Reliability and security",
     "Development",
+    "Performance",
     "Project layout",
 ]
 

@@ -1,0 +1,84 @@
+"""Smoke test: the benchmark runs end to end (real `serve` process, loopback fakes) with tiny parameters.
+
+No timing is asserted: the benchmark prints figures; it fails only when the bot loses or garbles a reply.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_benchmark_runs_and_prints_its_table() -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--concurrency",
+            "3",
+            "--latencies",
+            "50",
+            "--skip-rate-limit",
+            "--sequential",
+            "0",
+            "--render-runs",
+            "20",
+            "--reply-timeout",
+            "10",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    out = completed.stdout
+    for heading in (
+        "| figure | target | C=3, L=50 ms |",
+        "start → /healthz 200 (ms)",
+        "peak RSS, master + worker (MB)",
+        "command ack p50 / p95 / p99 / max (ms)",
+        "command bot overhead p50 / p95 (ms)",
+        "Next → page in thread p50 / p95 / max (ms)",
+        "HubSpot requests / TCP connections",
+        "render_page, 100 entries",
+    ):
+        assert heading in out, out
+    assert "3 ok, 0 error, 0 lost, 0 wrong, 0 non-200" in out
+
+
+def test_benchmark_exits_1_when_the_bot_misbehaves() -> None:
+    # A bot with another signing secret answers every signed request 401: acks fail, no page is delivered.
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--concurrency",
+            "2",
+            "--latencies",
+            "50",
+            "--skip-rate-limit",
+            "--sequential",
+            "0",
+            "--render-runs",
+            "5",
+            "--reply-timeout",
+            "3",
+            "--bot-env",
+            "SLACK_SIGNING_SECRET=not-the-one-slack-uses",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    assert "MISBEHAVIOUR" in completed.stderr
+    assert "ack not 200" in completed.stderr
