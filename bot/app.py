@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App
@@ -25,7 +24,7 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def build_app(settings: Settings, services: Services | None = None, web_client: WebClient | None = None) -> App:
-    """A Bolt app whose acks never wait: listeners ack on the request thread, work runs in a pool."""
+    """A Bolt app whose acks never wait: listeners ack on the request thread, work runs in `services.background`."""
     services = services or build_services(settings, web_client=web_client or make_web_client(settings))
     token = settings.slack_bot_token
 
@@ -33,7 +32,6 @@ def build_app(settings: Settings, services: Services | None = None, web_client: 
         # Single-workspace app with a known token: no auth.test round trip in front of the first ack.
         return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=token)
 
-    executor = ThreadPoolExecutor(max_workers=settings.listener_workers, thread_name_prefix="participations-worker")
     # Bolt also reads SLACK_BOT_TOKEN from the environment on its own and then warns that it is unused beside our
     # client; the token reaches listeners through authorize() above, so that notice is noise at every start.
     bolt_logger = logging.getLogger("slack_bolt.App")
@@ -44,7 +42,7 @@ def build_app(settings: Settings, services: Services | None = None, web_client: 
         signing_secret=settings.slack_signing_secret or "unused-in-socket-mode",
         authorize=authorize,
         process_before_response=True,
-        listener_executor=executor,
+        listener_executor=services.background,
         raise_error_for_unhandled_request=False,
     )
 
@@ -56,7 +54,7 @@ def build_app(settings: Settings, services: Services | None = None, web_client: 
 
     register(app, services)
     app._participations_services = services  # type: ignore[attr-defined]  # for tests and tools
-    app._participations_executor = executor  # type: ignore[attr-defined]  # drained on shutdown
+    app._participations_executor = services.background  # type: ignore[attr-defined]  # drained on shutdown
     return app
 
 

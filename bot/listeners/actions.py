@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from slack_bolt import App
-from slack_sdk.web import WebClient
 
 from bot.blocks import NEXT_ACTION_ID, render_empty, render_page
 from bot.listeners.clicks import Button, Click, ClickFailed, answer_privately, post_in_thread, retire
-from bot.listeners.common import EPHEMERAL, ack_now
+from bot.listeners.common import EPHEMERAL, ack_then
 from bot.parsing import PageQuery, decode_query
 from bot.services import Services
 
@@ -25,10 +22,7 @@ def register(app: App, services: Services) -> None:
         describe=lambda query: (query.identifier, query.state.value if query.state else None, query.page),
     )
 
-    def run_next(body: dict[str, Any], client: WebClient) -> None:
-        button.run(body, client, services)
-
-    app.action(NEXT_ACTION_ID)(ack=ack_now, lazy=[run_next])
+    app.action(NEXT_ACTION_ID)(ack_then(services, lambda body, client: button.run(body, client, services)))
 
 
 def deliver_next_page(click: Click, query: PageQuery, services: Services) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.blocks import render_empty, render_page, render_usage
-from bot.listeners.common import EPHEMERAL, ack_now, failure_notice, shown_reference
+from bot.listeners.common import EPHEMERAL, ack_then, failure_notice, shown_reference
 from bot.listeners.summary import answer_summary_command
 from bot.messages import Translator
 from bot.parsing import CommandRequest, ContactQuery, HelpRequest, parse_command
@@ -18,10 +18,7 @@ COMMAND = "/participations"
 
 
 def register(app: App, services: Services) -> None:
-    def run_command(body: dict[str, Any]) -> None:
-        handle_command(body, services)
-
-    app.command(COMMAND)(ack=ack_now, lazy=[run_command])
+    app.command(COMMAND)(ack_then(services, lambda body, _client: handle_command(body, services)))
 
 
 def handle_command(body: dict[str, Any], services: Services) -> None:

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from typing import Any
 
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.web import WebClient
 
 from bot.blocks import escape
 from bot.export import export_filename, to_csv_bytes
 from bot.listeners.bulk import contact_button
 from bot.listeners.clicks import Click, ClickFailed, retire
-from bot.listeners.common import ack_now
+from bot.listeners.common import ack_then
 from bot.parsing import ContactQuery
 from bot.services import Services
 from bot.summary import Gathered
@@ -38,10 +36,7 @@ def register(app: App, services: Services) -> None:
         not_here_key="export.not_here",
     )
 
-    def run_export(body: dict[str, Any], client: WebClient) -> None:
-        button.run(body, client, services)
-
-    app.action(EXPORT_ACTION_ID)(ack=ack_now, lazy=[run_export])
+    app.action(EXPORT_ACTION_ID)(ack_then(services, lambda body, client: button.run(body, client, services)))
 
 
 def deliver_export(click: Click, query: ContactQuery, gathered: Gathered, services: Services) -> None:

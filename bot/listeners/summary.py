@@ -7,12 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import App
-from slack_sdk.web import WebClient
 
 from bot.blocks import render_empty
 from bot.listeners.bulk import contact_button, fetch_all
 from bot.listeners.clicks import Click, answer_privately, post_in_thread, retire
-from bot.listeners.common import EPHEMERAL, ack_now
+from bot.listeners.common import EPHEMERAL, ack_then
 from bot.messages import Translator
 from bot.parsing import ContactQuery, PageQuery
 from bot.services import Services
@@ -29,10 +28,7 @@ def register(app: App, services: Services) -> None:
         deliver=lambda click, query, gathered: deliver_summary(click, query, gathered, services),
     )
 
-    def run_summary(body: dict[str, Any], client: WebClient) -> None:
-        button.run(body, client, services)
-
-    app.action(SUMMARY_ACTION_ID)(ack=ack_now, lazy=[run_summary])
+    app.action(SUMMARY_ACTION_ID)(ack_then(services, lambda body, client: button.run(body, client, services)))
 
 
 def summary_message(
