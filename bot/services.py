@@ -22,7 +22,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web import WebClient
 
 from bot.config import Settings
-from bot.hubspot.client import HubSpotClient
+from bot.hubspot.client import HubSpotClient, settle_proxies
 from bot.messages import normalise_language
 
 log = logging.getLogger(__name__)
@@ -169,6 +169,9 @@ def slack_retry_handlers() -> list[RetryHandler]:
     return [ConnectionErrorRetryHandler(max_retry_count=2), BoundedRateLimitRetryHandler(max_retry_count=2)]
 
 
+RESPONSE_URL_HOST = "https://hooks.slack.com/"  # where Slack's response URLs live (for proxy settings)
+
+
 class Responder:
     """Posts to response URLs with a timeout and retries, and logs a non-2xx answer instead of dropping it.
 
@@ -190,6 +193,7 @@ class Responder:
         self._max_retries = max_retries
         self._sleep = sleep
         self._session = requests.Session()
+        settle_proxies(self._session, RESPONSE_URL_HOST)
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
