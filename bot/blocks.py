@@ -248,8 +248,10 @@ def mark_action_done(blocks: Sequence[Block], action_id: str, note: str, *, suff
     """Drop only the button `action_id` (other buttons stay) and add `note` (mrkdwn) just above the buttons.
 
     Changed blocks get new ids ending in `suffix`. At Slack's 50-block cap the note joins the nearest context
-    block instead of adding one, so the remaining buttons are never cut off.
+    block instead of adding one, so the remaining buttons are never cut off. Applying the same edit twice changes
+    nothing the second time.
     """
+    note_id = f"posted-{suffix}"
     rebuilt: list[Block] = []
     for block in blocks:
         if block.get("type") == "actions":
@@ -258,14 +260,16 @@ def mark_action_done(blocks: Sequence[Block], action_id: str, note: str, *, suff
                 rebuilt.append({**block, "elements": elements, "block_id": f"{ACTIONS_BLOCK_ID}-{suffix}"})
             continue
         rebuilt.append(dict(block))
+    if any(block.get("block_id") == note_id for block in rebuilt):
+        return rebuilt
     insert_at = next((i for i, b in enumerate(rebuilt) if b.get("type") == "actions"), len(rebuilt))
     if len(rebuilt) < MAX_BLOCKS:
-        rebuilt.insert(insert_at, context(note, block_id=f"posted-{suffix}"))
+        rebuilt.insert(insert_at, context(note, block_id=note_id))
         return rebuilt
     for index in range(insert_at - 1, -1, -1):
         block = rebuilt[index]
         if block.get("type") == "context" and len(block.get("elements", [])) < 10:
             elements = [*block.get("elements", []), mrkdwn(note)]
-            rebuilt[index] = {**block, "elements": elements, "block_id": f"posted-{suffix}"}
+            rebuilt[index] = {**block, "elements": elements, "block_id": note_id}
             break
     return rebuilt[:MAX_BLOCKS]

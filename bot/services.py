@@ -7,8 +7,9 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +94,41 @@ class ClickGuard:
         """Let the user try again after a failure."""
         with self._lock:
             self._claims.pop(key, None)
+
+
+Edit = tuple[str, str, str]  # (action_id of the retired button, note shown instead, block-id suffix)
+
+
+class RetiredButtons:
+    """The buttons already retired on each message (in this process), so two retirements racing on one message
+    (Summary and Export clicked together) each keep the other's edit instead of undoing it.
+
+    Each click carries the message as it was when clicked; replacing it with that copy minus one button would
+    bring back a button another click had just removed. Edits on one message are applied in order, under a lock.
+    """
+
+    def __init__(self, ttl: float = 600.0, clock: Clock = time.monotonic) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._edits: dict[Hashable, tuple[float, list[Edit], threading.Lock]] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def editing(self, message: Hashable, edit: Edit) -> Iterator[list[Edit]]:
+        """Every edit of `message` so far, this one last; hold it while posting the replacement."""
+        with self._lock:
+            now = self._clock()
+            if len(self._edits) > 1000:
+                self._edits = {k: v for k, v in self._edits.items() if v[0] > now}
+            entry = self._edits.get(message)
+            if entry is None or entry[0] <= now:
+                entry = (now + self._ttl, [], threading.Lock())
+                self._edits[message] = entry
+            _, edits, message_lock = entry
+        with message_lock:
+            if edit not in edits:
+                edits.append(edit)
+            yield list(edits)
 
 
 class LocaleResolver:
@@ -258,6 +294,7 @@ class Services:
     access: AccessPolicy
     background: ThreadPoolExecutor  # where every lookup runs after its ack
     clicks: ClickGuard = field(default_factory=ClickGuard)
+    retired: RetiredButtons = field(default_factory=RetiredButtons)
     clock: Clock = time.monotonic
 
     def contact_url(self, contact_id: str | None) -> str | None:

@@ -179,11 +179,10 @@ def retire(click: Click, services: Services, action_id: str, note: str, suffix: 
     blocks: list[Block] | Any = message.get("blocks")
     if not isinstance(blocks, list) or not blocks:
         return
-    services.responder.post(
-        click.response_url,
-        {
-            "replace_original": True,
-            "text": message.get("text") or note,
-            "blocks": mark_action_done(blocks, action_id, note, suffix=suffix),
-        },
-    )
+    with services.retired.editing((click.channel, click.message_ts), (action_id, note, suffix)) as edits:
+        for done_action, done_note, done_suffix in edits:
+            blocks = mark_action_done(blocks, done_action, done_note, suffix=done_suffix)
+        services.responder.post(
+            click.response_url,
+            {"replace_original": True, "text": message.get("text") or note, "blocks": blocks},
+        )
