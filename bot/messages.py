@@ -130,6 +130,8 @@ _EN: dict[str, str] = {
     "error.already_posted": "That page is already in the thread.",
     "error.post_failed": "I couldn't post in this conversation ({reason}). Invite me to the channel and try again.",
     "error.reference": "Reference: `{reference}`",
+    # Terminal preview (participations-bot preview).
+    "preview.local_time_zone": "(dates in your local time zone: {zone})",
     "error.archived": "This channel is archived, so I can't post the next page here.",
     "error.slack_failed": "Slack refused the message ({reason}). Please try again; if it persists, tell an admin.",
 }
@@ -249,6 +251,7 @@ _PT_BR: dict[str, str] = {
     "error.already_posted": "Essa página já está na conversa (thread).",
     "error.post_failed": ("Não consegui publicar nesta conversa ({reason}). Convide-me para o canal e tente de novo."),
     "error.reference": "Referência: `{reference}`",
+    "preview.local_time_zone": "(datas no seu fuso horário local: {zone})",
     "error.archived": "Este canal está arquivado, então não posso publicar a próxima página aqui.",
     "error.slack_failed": (
         "O Slack recusou a mensagem ({reason}). Tente de novo; se persistir, avise um administrador."

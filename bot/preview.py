@@ -264,7 +264,7 @@ def render_terminal(
     if not lines:
         lines.append(plain({"type": "mrkdwn", "text": str(message.get("text", ""))}))
     if dates_seen:
-        lines.append(f"(dates in your local time zone: {zone_label(tz, now)})")
+        lines.append(Translator(language)("preview.local_time_zone", zone=zone_label(tz, now)))
     return "\n".join(lines) + "\n"
 
 
@@ -297,7 +297,9 @@ def build_query(request: PreviewRequest, tr: Translator) -> PageQuery:
         identifier = clean_identifier(request.identifier)
         state: State | None = parse_state(request.state) if request.state else None
     except InputError as exc:
-        text = mrkdwn_to_text(tr(exc.key, **exc.values), tz=timezone.utc, now=datetime.now(timezone.utc), language="en")
+        text = mrkdwn_to_text(
+            tr(exc.key, **exc.values), tz=timezone.utc, now=datetime.now(timezone.utc), language=tr.language
+        )
         raise PreviewError(text, exit_code=2) from None
     return PageQuery(identifier=identifier, state=state, limit=request.limit, after=request.after, page=request.page)
 
@@ -322,7 +324,7 @@ def _failure_text(error: HubSpotError, tr: Translator, identifier: str) -> str:
     from bot.listeners.common import hubspot_error_text
 
     text = mrkdwn_to_text(
-        hubspot_error_text(error, tr, identifier), tz=timezone.utc, now=datetime.now(timezone.utc), language="en"
+        hubspot_error_text(error, tr, identifier), tz=timezone.utc, now=datetime.now(timezone.utc), language=tr.language
     )
     if error.correlation_id and not isinstance(error, ContactNotFound):
         text += f" (HubSpot reference {error.correlation_id})"
