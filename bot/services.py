@@ -135,23 +135,56 @@ class LocaleResolver:
     """Slack user → catalogue language, via `users.info(include_locale=true)`, cached per user."""
 
     def __init__(
-        self, client: WebClient | None, default: str, ttl: float = 3600.0, clock: Clock = time.monotonic
+        self,
+        client: WebClient | None,
+        default: str,
+        ttl: float = 3600.0,
+        clock: Clock = time.monotonic,
+        max_wait: float = 5.0,
     ) -> None:
         self._client = client
         self._default = default
         self._ttl = ttl
         self._clock = clock
+        self.max_wait = max_wait
         self._cache: dict[str, tuple[float, str]] = {}
         self._lock = threading.Lock()
+
+    def _cached(self, user_id: str) -> str | None:
+        with self._lock:
+            cached = self._cache.get(user_id)
+        return cached[1] if cached is not None and cached[0] > self._clock() else None
+
+    def start(self, user_id: str | None) -> Callable[[], str]:
+        """Begin resolving in the background; the returned function waits (at most `max_wait`) for the language.
+
+        A first-time user's HubSpot lookup then runs while Slack answers users.info, instead of after it. The
+        lookup gets its own short-lived thread (once per user per hour), never a pool slot it could wait behind.
+        """
+        if not user_id or self._client is None:
+            return lambda: self._default
+        cached = self._cached(user_id)
+        if cached is not None:
+            return lambda: cached
+        found: list[str] = []
+        done = threading.Event()
+
+        def resolve() -> None:
+            try:
+                found.append(self.language_for(user_id))
+            finally:
+                done.set()
+
+        threading.Thread(target=resolve, name="locale-lookup", daemon=True).start()
+        return lambda: found[0] if done.wait(self.max_wait) and found else self._default
 
     def language_for(self, user_id: str | None) -> str:
         if not user_id or self._client is None:
             return self._default
+        cached = self._cached(user_id)
+        if cached is not None:
+            return cached
         now = self._clock()
-        with self._lock:
-            cached = self._cache.get(user_id)
-        if cached is not None and cached[0] > now:
-            return cached[1]
         language = self._lookup(user_id)
         with self._lock:
             if len(self._cache) > 10_000:

@@ -352,6 +352,8 @@ class FakeSlack(_Base):
         # One-off answers for a response URL, used before `response_status`: (status, headers).
         self.response_faults: dict[str, deque[tuple[int, dict[str, str]]]] = {}
         self.locales: dict[str, str] = {}
+        # Seconds a Web API method takes to answer (e.g. a slow users.info).
+        self.api_delay: dict[str, float] = {}
         self.uploads: dict[str, bytes] = {}
         self._ts = 1_790_000_000
 
@@ -426,6 +428,8 @@ class _SlackHandler(_Handler):
         if path.startswith("/api/"):
             method = path[len("/api/") :]
             status, answer, headers = owner.api_answer(method, body)
+            if owner.api_delay.get(method):
+                time.sleep(owner.api_delay[method])
             post = SlackPost("api", method, body, started=started)
             with owner.lock:
                 owner.posts.append(post)

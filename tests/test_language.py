@@ -60,3 +60,30 @@ def test_a_failed_lookup_falls_back_to_the_default_language(
     fake_slack.fail_api("users.info", "missing_scope")
     bot = make_bot(settings.with_overrides(default_language="pt-BR"))
     assert "Como usar" in all_text(answer(bot, fake_slack, "help", "UX"))
+
+
+def test_a_first_time_users_language_is_looked_up_while_hubspot_answers(
+    bot: Bot, fake_hubspot: FakeHubSpot, fake_slack: FakeSlack
+) -> None:
+    fake_slack.locales["UNEW"] = "pt-BR"
+    fake_slack.api_delay["users.info"] = 0.4
+    fake_hubspot.latency = 0.4
+    fake_hubspot.add_contact([participation(i) for i in range(3)], "jane@example.com")
+    page = answer(bot, fake_slack, "jane@example.com", "UNEW")
+    assert "Mostrando 1–3 de 3" in all_text(page)  # the page still waited for the language
+    with fake_slack.lock:
+        lookup = next(p for p in fake_slack.posts if p.kind == "api" and p.name == "users.info")
+    # HubSpot was asked before Slack had answered users.info: the two ran side by side, not one after the other.
+    assert fake_hubspot.calls[0].started < lookup.finished
+
+
+def test_a_language_lookup_that_hangs_falls_back_without_holding_the_page(
+    make_bot: Callable[..., Bot], settings: Settings, fake_hubspot: FakeHubSpot, fake_slack: FakeSlack
+) -> None:
+    bot = make_bot(settings)
+    bot.services.locales.max_wait = 0.2  # how long a page may wait for a language
+    fake_slack.locales["USLOW"] = "pt-BR"
+    fake_slack.api_delay["users.info"] = 1.5
+    fake_hubspot.add_contact([participation(i) for i in range(3)], "jane@example.com")
+    page = answer(bot, fake_slack, "jane@example.com", "USLOW")
+    assert "Showing 1–3 of 3" in all_text(page)  # default language, not a stalled page

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App
@@ -30,24 +31,23 @@ def handle_command(body: dict[str, Any], services: Services) -> None:
     state: str | None = None
     page: int | None = None
     outcome = "internal_error"
-    tr = Translator(services.settings.default_language)
+    language = services.locales.start(body.get("user_id"))  # Slack answers users.info while HubSpot is asked
     try:
-        tr = Translator(services.locales.language_for(body.get("user_id")))
         if not services.access.allows(body.get("user_id"), body.get("channel_id"), body.get("team_id")):
             outcome = "denied"
-            services.responder.post(response_url, {"text": tr("error.denied"), **EPHEMERAL})
+            services.responder.post(response_url, {"text": Translator(language())("error.denied"), **EPHEMERAL})
             return
         request = parse_command(body.get("text"))
         if isinstance(request, HelpRequest):
             outcome = "help"
-            services.responder.post(response_url, {**render_usage(tr), **EPHEMERAL})
+            services.responder.post(response_url, {**render_usage(Translator(language())), **EPHEMERAL})
             return
         identifier = request.query.identifier
         page = 1 if request.action == "page" else None
         state = request.query.state.value if request.query.state else None
-        outcome = answer_command(request, services, tr, response_url)
+        outcome = answer_command(request, services, language, response_url)
     except Exception as exc:
-        message, outcome = failure_notice(exc, tr, identifier, reference)
+        message, outcome = failure_notice(exc, Translator(language()), identifier, reference)
         reference = shown_reference(exc, reference)
         services.responder.post(response_url, message)
     finally:
@@ -63,11 +63,16 @@ def handle_command(body: dict[str, Any], services: Services) -> None:
         )
 
 
-def answer_command(request: CommandRequest, services: Services, tr: Translator, response_url: str | None) -> str:
+def answer_command(
+    request: CommandRequest, services: Services, language: Callable[[], str], response_url: str | None
+) -> str:
+    """`language` is still being looked up: it is asked for only once HubSpot has answered."""
     query = request.query
     if request.action == "summary":
-        return answer_summary_command(ContactQuery(query.identifier, query.state), services, tr, response_url)
+        covered = ContactQuery(query.identifier, query.state)
+        return answer_summary_command(covered, services, Translator(language()), response_url)
     page = services.hubspot.breakdown(query.identifier, state=query.state, limit=query.limit)
+    tr = Translator(language())
     if not page.results:
         services.responder.post(response_url, {**render_empty(query, tr), **EPHEMERAL})
         return "empty"
