@@ -127,6 +127,8 @@ class Scripted:
     raw: bytes | None = None
     # Close the connection without answering (a proxy or HubSpot dropping us mid-request).
     drop: bool = False
+    # Send the body one byte at a time, this many seconds apart (a server that keeps a read timeout at bay).
+    drip: float = 0.0
 
 
 @dataclass
@@ -289,6 +291,23 @@ class FakeHubSpot(_Base):
 
 
 class _HubSpotHandler(_Handler):
+    def _drip(self, status: int, data: bytes, interval: float) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.flush()
+        deadline = time.monotonic() + 10  # bounded, whatever the client does
+        try:
+            for index in range(len(data)):
+                if time.monotonic() > deadline:
+                    break
+                self.wfile.write(data[index : index + 1])
+                self.wfile.flush()
+                time.sleep(interval)
+        except OSError:  # the client gave up, as it should
+            self.close_connection = True
+
     def do_GET(self) -> None:
         started = time.monotonic()
         owner: FakeHubSpot = self.server.owner
@@ -318,7 +337,9 @@ class _HubSpotHandler(_Handler):
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
             return
-        if answer.raw is not None:
+        if answer.drip:
+            self._drip(answer.status, json.dumps(answer.body).encode(), answer.drip)
+        elif answer.raw is not None:
             self._send(answer.status, answer.raw, {"Content-Type": "text/html", **answer.headers})
         else:
             self._send(answer.status, json.dumps(answer.body), answer.headers)

@@ -289,6 +289,26 @@ def test_a_hanging_hubspot_is_answered_within_the_budget_in_real_time(
     assert len(fake_hubspot.calls) >= 2
 
 
+def test_an_answer_dripping_in_byte_by_byte_is_cut_off_at_the_deadline(
+    make_client: Callable[..., HubSpotClient], fake_hubspot: FakeHubSpot
+) -> None:
+    """Each byte resets the read timeout; only the lookup's own deadline stops a slow drip."""
+    fake_hubspot.add_contact([participation(1)], EMAIL)
+    dripping = Scripted(200, {"total": 1, "results": [participation(1)]}, drip=0.05)
+    fake_hubspot.script(*[dripping] * 4)
+    client = make_client(
+        read_timeout=0.4,
+        retry=RetryPolicy(budget_seconds=1.0, base_backoff=0.05),
+        sleep=time.sleep,
+        clock=time.monotonic,
+    )
+    started = time.monotonic()
+    with pytest.raises(Unavailable) as caught:
+        client.breakdown(EMAIL)
+    assert "timed out" in caught.value.message
+    assert time.monotonic() - started < 1.0 + 0.4 + 0.4
+
+
 def test_a_server_that_never_accepts_hits_the_connect_timeout(
     make_client: Callable[..., HubSpotClient], vtime: VirtualTime
 ) -> None:

@@ -18,7 +18,9 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 
 from bot.hubspot.errors import (
     AuthenticationFailed,
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 MAX_LIMIT = 100
 RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 MIN_RATE_LIMIT_WAIT = 0.2  # never retry a 429 sooner than this
+MAX_BODY_BYTES = 8 * 1024 * 1024
 
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
@@ -299,8 +302,13 @@ class HubSpotClient:
             read_timeout = min(self._read_timeout, max(0.5, remaining))
             try:
                 response = self.session.get(
-                    url, params=params, timeout=(self._connect_timeout, read_timeout), allow_redirects=False
+                    url,
+                    params=params,
+                    timeout=(self._connect_timeout, read_timeout),
+                    allow_redirects=False,
+                    stream=True,
                 )
+                self._read_body(response, deadline)
             except requests.RequestException as exc:
                 kind = "timed out" if isinstance(exc, requests.Timeout) else "could not be reached"
                 failure: HubSpotError = Unavailable(f"HubSpot {kind}")
@@ -332,6 +340,34 @@ class HubSpotClient:
             if attempt >= self._retry.max_attempts or self._clock() + wait >= deadline:
                 raise failure
             self._sleep(wait)
+
+    def _read_body(self, response: requests.Response, deadline: float) -> None:
+        """Read the whole body, or give up: past the lookup's deadline (a server dripping bytes resets the read
+        timeout with every byte) or past MAX_BODY_BYTES (no page of 100 results comes near it).
+
+        `read1` returns whatever has arrived, so the deadline is checked between small reads; requests'
+        `iter_content` would block until a whole chunk (or the end) came in.
+        """
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while chunk := response.raw.read1(64 * 1024, decode_content=True):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise requests.ConnectionError("HubSpot's answer is larger than any page could be")
+                if self._clock() > deadline:
+                    raise requests.Timeout("HubSpot's answer is still arriving at the deadline")
+        except requests.RequestException:  # ours, above (it is an OSError too: keep this clause first)
+            response.close()
+            raise
+        except ReadTimeoutError as exc:
+            response.close()
+            raise requests.Timeout(str(exc)) from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            response.close()
+            raise requests.ConnectionError(str(exc)) from exc
+        response._content = b"".join(chunks)  # what requests itself stores once a streamed body is read
 
     def _rate_limit_wait(self, response: requests.Response, attempt: int) -> float:
         """`Retry-After` when HubSpot sends it; else until the rolling window (`Interval-Milliseconds`) has rolled
