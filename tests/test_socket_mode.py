@@ -9,10 +9,12 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +63,17 @@ def start_bot(env: dict[str, str], log_path: Path, cwd: Path) -> subprocess.Pope
         return subprocess.Popen(
             [sys.executable, "-m", "bot", "socket"], cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT
         )
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
+    if process.poll() is None:
+        process.send_signal(sig)
+    try:
+        return process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+        raise
 
 
 @pytest.fixture
@@ -218,6 +231,49 @@ def test_a_forged_button_value_gets_an_ephemeral_error(socket_bot: SocketBot, fa
     answer = fake_slack.wait_for(lambda: fake_slack.responses("f"), timeout=10)[0]
     assert answer["response_type"] == "ephemeral"
     assert fake_slack.api_calls("chat.postMessage") == []
+
+
+def test_a_refused_app_token_fails_with_one_line(
+    fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, socket_mode: FakeSocketMode, tmp_path: Path
+) -> None:
+    fake_slack.app_token = "xapp-1-A1-the-real-one"
+    fake_slack.socket_url = socket_mode.url
+    log_path = tmp_path / "bot.log"
+    process = start_bot(bot_env(fake_hubspot, fake_slack), log_path, tmp_path)
+    try:
+        code = process.wait(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
+    output = log_path.read_text()
+    assert code == 2, output
+    last = output.strip().splitlines()[-1]
+    assert last.startswith("participations-bot: Slack refused SLACK_APP_TOKEN (invalid_auth)"), output
+    assert "Traceback" not in output
+    assert APP_TOKEN not in output
+    assert socket_mode.handshakes == 0
+
+
+def test_sigterm_lets_a_lookup_in_flight_answer_before_exiting(
+    socket_bot: SocketBot, fake_hubspot: FakeHubSpot, fake_slack: FakeSlack
+) -> None:
+    fake_hubspot.add_contact([participation(i) for i in range(3)], "jane@example.com")
+    # Longer than closing the connection can take (slack_sdk's receive loop wakes every 3 s): the answer can only
+    # arrive if the bot drains its pool after closing.
+    fake_hubspot.latency = 3.5
+    name = uuid.uuid4().hex[:8]
+    envelope = socket_bot.socket_mode.push_slash_command(
+        command_fields("jane@example.com", fake_slack.response_url(name))
+    )
+    socket_bot.socket_mode.wait_for_ack(envelope, timeout=3)
+    fake_hubspot.wait_for(lambda: fake_hubspot.calls, timeout=5)  # the lookup is under way
+
+    code = stop(socket_bot.process, signal.SIGTERM)
+    output = socket_bot.output()
+    assert fake_slack.responses(name), f"the acked command was dropped on shutdown:\n{output}"
+    assert code == 0, output
+    assert output.index("stopping: finishing the answers") < output.index("outcome=ok"), output
 
 
 def test_the_fake_speaks_rfc_6455_and_refuses_unmasked_client_frames(socket_mode: FakeSocketMode) -> None:
