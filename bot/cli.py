@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 
 from bot.config import SUPPORTED_LANGUAGES, ConfigError, Mode, Settings, load_settings
@@ -31,14 +33,39 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_socket(args: argparse.Namespace) -> int:
+    """Serve over Socket Mode until SIGTERM or Ctrl+C, then finish the answers already acknowledged.
+
+    Bolt's `SocketModeHandler.start()` blocks forever and dies on SIGTERM (every restart or deploy), taking the
+    lookups of commands Slack already saw acked with it: their users would wait for an answer that never comes.
+    """
     settings = _settings_for("socket", args.environ)
     from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.errors import SlackApiError
 
     from bot.app import build_app
     from bot.logging_setup import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
-    SocketModeHandler(build_app(settings), settings.slack_app_token).start()  # type: ignore[no-untyped-call]
+    app = build_app(settings)
+    handler = SocketModeHandler(app, settings.slack_app_token)
+    stopping = threading.Event()
+    if threading.current_thread() is threading.main_thread():  # signal handlers can only be set there
+        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        try:
+            handler.connect()  # type: ignore[no-untyped-call]
+        except SlackApiError as exc:  # apps.connections.open refused the app-level token
+            error = exc.response.get("error") or f"HTTP {exc.response.status_code}"
+            raise ConfigError(
+                f"Slack refused SLACK_APP_TOKEN ({error}): use an app-level token (xapp-…) with connections:write "
+                "from Basic Information → App-Level Tokens, and enable Socket Mode for the app"
+            ) from None
+        log.info("Socket Mode connected; stop with Ctrl+C or SIGTERM")
+        stopping.wait()
+    finally:
+        handler.close()  # type: ignore[no-untyped-call]  # no new envelopes
+        log.info("stopping: finishing the answers already acknowledged")
+        app._participations_executor.shutdown(wait=True)  # type: ignore[attr-defined]
     return 0
 
 

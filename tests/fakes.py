@@ -359,6 +359,8 @@ class SlackPost:
     # Timing inside the fake (time.monotonic), for benchmarks: handler entry and answer written.
     started: float = 0.0
     finished: float = 0.0
+    # The request's Authorization header (Web API calls), to check which token the bot used.
+    authorization: str | None = None
 
 
 class FakeSlack(_Base):
@@ -377,6 +379,9 @@ class FakeSlack(_Base):
         self.api_delay: dict[str, float] = {}
         self.uploads: dict[str, bytes] = {}
         self._ts = 1_790_000_000
+        # Socket Mode: `apps.connections.open` hands out `socket_url` to a caller bearing `app_token`.
+        self.socket_url: str | None = None
+        self.app_token = "xapp-1-A1-test"
 
     @property
     def api_url(self) -> str:
@@ -401,6 +406,19 @@ class FakeSlack(_Base):
         with self.lock:
             self._ts += 1
             return f"{self._ts}.000100"
+
+    def connections_open(self, authorization: str | None) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """`apps.connections.open`: only the app-level token opens a Socket Mode connection."""
+        with self.lock:
+            queue = self.api_errors.get("apps.connections.open")
+            if queue:
+                return queue.popleft()
+        token = (authorization or "").removeprefix("Bearer ")
+        if not token.startswith("xapp-"):
+            return 200, {"ok": False, "error": "not_allowed_token_type"}, {}
+        if token != self.app_token or self.socket_url is None:
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        return 200, {"ok": True, "url": self.socket_url}, {}
 
     def api_answer(self, method: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
         with self.lock:
@@ -448,10 +466,14 @@ class _SlackHandler(_Handler):
             body = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
         if path.startswith("/api/"):
             method = path[len("/api/") :]
-            status, answer, headers = owner.api_answer(method, body)
+            authorization = self.headers.get("Authorization")
+            if method == "apps.connections.open":
+                status, answer, headers = owner.connections_open(authorization)
+            else:
+                status, answer, headers = owner.api_answer(method, body)
             if owner.api_delay.get(method):
                 time.sleep(owner.api_delay[method])
-            post = SlackPost("api", method, body, started=started)
+            post = SlackPost("api", method, body, started=started, authorization=authorization)
             with owner.lock:
                 owner.posts.append(post)
                 owner.lock.notify_all()
