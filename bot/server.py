@@ -20,7 +20,9 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
             "worker_class": "gthread",
             "threads": settings.http_threads,
             "timeout": 30,
-            "graceful_timeout": 10,
+            # On SIGTERM (every deploy) lookups already acked are finished before the worker exits; the slowest
+            # takes HUBSPOT_RETRY_BUDGET_SECONDS plus one read. Heroku itself kills after 30 s.
+            "graceful_timeout": 28,
             "keepalive": 5,
             "loglevel": settings.log_level.lower(),
             "accesslog": None,

@@ -34,7 +34,14 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def served(fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, tmp_path: Path) -> Iterator[str]:
+def served(served_process: tuple[str, subprocess.Popen[str]]) -> str:
+    return served_process[0]
+
+
+@pytest.fixture
+def served_process(
+    fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, tmp_path: Path
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     port = free_port()
     env = clean_env(
         SLACK_BOT_TOKEN=BOT_TOKEN,
@@ -64,7 +71,7 @@ def served(fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, tmp_path: Path) -> 
                 output = process.stdout.read() if process.stdout else ""
                 pytest.fail(f"server did not become healthy:\n{output}")
             time.sleep(0.05)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         try:
@@ -88,6 +95,23 @@ def test_serve_answers_a_signed_command_and_posts_the_page(
 
     forged, _ = sender.command("jane@example.com", secret="wrong")
     assert forged.status_code == 401
+
+
+def test_a_restart_finishes_the_answers_already_acknowledged(
+    served_process: tuple[str, subprocess.Popen[str]], fake_hubspot: FakeHubSpot, fake_slack: FakeSlack
+) -> None:
+    """Deploys send SIGTERM: a command acked just before must still get its page, not silence."""
+    url, process = served_process
+    fake_hubspot.add_contact([participation(i) for i in range(3)], "jane@example.com")
+    fake_hubspot.latency = 1.5
+    sender = SlackSender(url + "/slack/events", SIGNING_SECRET, fake_slack)
+    response, name = sender.command("jane@example.com")
+    assert response.status_code == 200
+    fake_hubspot.wait_for(lambda: fake_hubspot.calls, timeout=5)  # the lookup is under way
+    process.terminate()
+    message = fake_slack.wait_for(lambda: fake_slack.responses(name), timeout=15)[0]
+    assert message["response_type"] == "in_channel"
+    assert process.wait(timeout=20) == 0
 
 
 def test_a_missing_variable_fails_with_one_line_naming_it(tmp_path: Path) -> None:
