@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from tests.conftest import Bot
@@ -50,3 +52,14 @@ def button_ids(message: dict[str, Any]) -> list[str]:
         if block.get("type") == "actions"
         for element in block["elements"]
     ]
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """Poll `predicate` (for things no fake server is told about, e.g. log records) until truthy, bounded."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")

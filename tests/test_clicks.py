@@ -9,10 +9,7 @@ from bot.blocks import NEXT_ACTION_ID, mark_action_done
 from bot.views_summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID
 from tests.conftest import Bot
 from tests.fakes import FakeHubSpot, FakeSlack, all_text, find_button, participation
-
-
-def button_ids(message: dict[str, Any]) -> list[str]:
-    return [e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+from tests.flows import button_ids
 
 
 def test_buttons_clicked_together_each_keep_the_others_edit(

@@ -12,33 +12,19 @@ from typing import Any
 
 import pytest
 
+from bot.blocks import NEXT_ACTION_ID
 from bot.config import Settings
 from bot.hubspot.errors import REQUIRED_SCOPE
 from tests.conftest import Bot
 from tests.fakes import FakeHubSpot, FakeSlack, Scripted, all_text, find_button, participation
+from tests.flows import click, run_command, wait_until
 
 EMAIL = "jane@example.com"
 REFERENCE = re.compile(r"Reference: `([^`]+)`")
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
-
-
 def audit_lines(caplog: pytest.LogCaptureFixture, kind: str) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == "bot.audit" and r.getMessage().startswith(kind)]
-
-
-def run_command(bot: Bot, fake_slack: FakeSlack, text: str, **kwargs: Any) -> dict[str, Any]:
-    response, name = bot.sender.command(text, **kwargs)
-    assert response.status_code == 200
-    return fake_slack.wait_for(lambda: fake_slack.responses(name))[0]
 
 
 def first_page(bot: Bot, fake_slack: FakeSlack, fake_hubspot: FakeHubSpot, records: int = 25) -> dict[str, Any]:
@@ -49,11 +35,7 @@ def first_page(bot: Bot, fake_slack: FakeSlack, fake_hubspot: FakeHubSpot, recor
 
 
 def click_next(bot: Bot, fake_slack: FakeSlack, message: dict[str, Any], **kwargs: Any) -> str:
-    button = find_button(message["blocks"])
-    assert button is not None
-    response, name = bot.sender.click(button["value"], message=message, **kwargs)
-    assert response.status_code == 200
-    return name
+    return click(bot, fake_slack, message, NEXT_ACTION_ID, **kwargs)[0]
 
 
 @pytest.fixture

@@ -18,22 +18,13 @@ from bot.logging_setup import JsonFormatter, ScrubbingFormatter, configure_loggi
 from bot.services import AccessPolicy, mask_identifier
 from tests.conftest import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET, Bot
 from tests.fakes import FakeHubSpot, FakeSlack, Scripted, find_button, participation, sign
+from tests.flows import wait_until
 
 EMAIL = "jane.secret@example.com"
 AUDIT = re.compile(
     r"^(?P<kind>command|next) user=(?P<user>\S+) channel=(?P<channel>\S+) contact=(?P<contact>\S+) "
     r"state=(?P<state>\S+) page=(?P<page>\S+) outcome=(?P<outcome>\S+) latency_ms=(?P<latency>\d+) ref=(?P<ref>\S+)$"
 )
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def audits(caplog: pytest.LogCaptureFixture) -> list[re.Match[str]]:
