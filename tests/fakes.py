@@ -536,76 +536,96 @@ class SlackSender:
         **kwargs: Any,
     ) -> tuple[requests.Response, str]:
         name = response_name or uuid.uuid4().hex[:8]
-        fields = {
-            "token": "deprecated",
-            "team_id": team,
-            "team_domain": "acme",
-            "channel_id": channel,
-            "channel_name": "marketing",
-            "user_id": user,
-            "user_name": "someone",
-            "command": "/participations",
-            "text": text,
-            "api_app_id": "A1",
-            "is_enterprise_install": "false",
-            "response_url": self.fake_slack.response_url(name),
-            "trigger_id": "1.2.3",
-        }
+        fields = command_fields(text, self.fake_slack.response_url(name), user=user, channel=channel, team=team)
         return self.post(urlencode(fields), **kwargs), name
 
     def click(
-        self,
-        value: str,
-        *,
-        message: dict[str, Any] | None,
-        user: str = "U1",
-        channel: str = "C1",
-        team: str = "T1",
-        message_ts: str = "1790000001.000100",
-        thread_ts: str | None = None,
-        is_ephemeral: bool = False,
-        action_id: str = "participations_next",
-        response_name: str | None = None,
-        **kwargs: Any,
+        self, value: str, *, message: dict[str, Any] | None, response_name: str | None = None, **kwargs: Any
     ) -> tuple[requests.Response, str]:
+        """`kwargs`: those of `block_actions_payload`, then those of `post` (signing)."""
         name = response_name or uuid.uuid4().hex[:8]
-        container: dict[str, Any] = {
-            "type": "message",
-            "message_ts": message_ts,
-            "channel_id": channel,
-            "is_ephemeral": is_ephemeral,
-        }
-        if thread_ts:
-            container["thread_ts"] = thread_ts
-        payload: dict[str, Any] = {
-            "type": "block_actions",
-            "user": {"id": user, "username": "someone", "name": "someone", "team_id": team},
-            "api_app_id": "A1",
-            "token": "deprecated",
-            "container": container,
-            "trigger_id": "1.2.3",
-            "team": {"id": team, "domain": "acme"},
-            "enterprise": None,
-            "is_enterprise_install": False,
-            "channel": {"id": channel, "name": "marketing"},
-            "response_url": self.fake_slack.response_url(name),
-            "actions": [
-                {
-                    "action_id": action_id,
-                    "block_id": "participations_actions",
-                    "text": {"type": "plain_text", "text": "Next page"},
-                    "value": value,
-                    "type": "button",
-                    "action_ts": "1790000002.000200",
-                }
-            ],
-            "state": {"values": {}},
-        }
-        if message is not None:
-            payload["message"] = {**message, "ts": message_ts}
-            if thread_ts:
-                payload["message"]["thread_ts"] = thread_ts
+        fields = {k: kwargs.pop(k) for k in list(kwargs) if k in _CLICK_FIELDS}
+        payload = block_actions_payload(
+            value, message=message, response_url=self.fake_slack.response_url(name), **fields
+        )
         return self.post(urlencode({"payload": json.dumps(payload)}), **kwargs), name
+
+
+def command_fields(
+    text: str, response_url: str, *, user: str = "U1", channel: str = "C1", team: str = "T1"
+) -> dict[str, str]:
+    """A slash command's fields as Slack sends them (form-encoded over HTTP, a JSON object in Socket Mode)."""
+    return {
+        "token": "deprecated",
+        "team_id": team,
+        "team_domain": "acme",
+        "channel_id": channel,
+        "channel_name": "marketing",
+        "user_id": user,
+        "user_name": "someone",
+        "command": "/participations",
+        "text": text,
+        "api_app_id": "A1",
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": "1.2.3",
+    }
+
+
+_CLICK_FIELDS = frozenset({"user", "channel", "team", "message_ts", "thread_ts", "is_ephemeral", "action_id"})
+
+
+def block_actions_payload(
+    value: str,
+    *,
+    message: dict[str, Any] | None,
+    response_url: str,
+    user: str = "U1",
+    channel: str = "C1",
+    team: str = "T1",
+    message_ts: str = "1790000001.000100",
+    thread_ts: str | None = None,
+    is_ephemeral: bool = False,
+    action_id: str = "participations_next",
+) -> dict[str, Any]:
+    """A button click as Slack sends it; `thread_ts` when the clicked message is a thread reply."""
+    container: dict[str, Any] = {
+        "type": "message",
+        "message_ts": message_ts,
+        "channel_id": channel,
+        "is_ephemeral": is_ephemeral,
+    }
+    if thread_ts:
+        container["thread_ts"] = thread_ts
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {"id": user, "username": "someone", "name": "someone", "team_id": team},
+        "api_app_id": "A1",
+        "token": "deprecated",
+        "container": container,
+        "trigger_id": "1.2.3",
+        "team": {"id": team, "domain": "acme"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": channel, "name": "marketing"},
+        "response_url": response_url,
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "participations_actions",
+                "text": {"type": "plain_text", "text": "Next page"},
+                "value": value,
+                "type": "button",
+                "action_ts": "1790000002.000200",
+            }
+        ],
+        "state": {"values": {}},
+    }
+    if message is not None:
+        payload["message"] = {**message, "ts": message_ts}
+        if thread_ts:
+            payload["message"]["thread_ts"] = thread_ts
+    return payload
 
 
 def find_button(blocks: Iterable[dict[str, Any]], action_id: str = "participations_next") -> dict[str, Any] | None:

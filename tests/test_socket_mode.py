@@ -24,7 +24,15 @@ import pytest
 
 from tests.conftest import BOT_TOKEN, HUBSPOT_TOKEN
 from tests.fake_socket_mode import FakeSocketMode, accept_key, encode_frame
-from tests.fakes import FakeHubSpot, FakeSlack, all_text, find_button, participation
+from tests.fakes import (
+    FakeHubSpot,
+    FakeSlack,
+    all_text,
+    block_actions_payload,
+    command_fields,
+    find_button,
+    participation,
+)
 from tests.test_serve import clean_env
 
 APP_TOKEN = "xapp-1-A1-socket-test"
@@ -106,52 +114,12 @@ def socket_bot(
         process.wait(timeout=5)
 
 
-def command_fields(text: str, response_url: str, *, user: str = "U1", channel: str = "C1") -> dict[str, Any]:
-    """A slash command's fields, as Socket Mode carries them (the HTTP form, as JSON)."""
-    return {
-        "token": "deprecated",
-        "team_id": "T1",
-        "team_domain": "acme",
-        "channel_id": channel,
-        "channel_name": "marketing",
-        "user_id": user,
-        "user_name": "someone",
-        "command": "/participations",
-        "text": text,
-        "api_app_id": "A1",
-        "is_enterprise_install": "false",
-        "response_url": response_url,
-        "trigger_id": "1.2.3",
-    }
-
-
 def block_actions(button: dict[str, Any], message: dict[str, Any], response_url: str) -> dict[str, Any]:
     """A click on `button` in `message` (posted at MESSAGE_TS in C1), as Slack sends it."""
-    return {
-        "type": "block_actions",
-        "user": {"id": "U1", "username": "someone", "name": "someone", "team_id": "T1"},
-        "api_app_id": "A1",
-        "token": "deprecated",
-        "container": {"type": "message", "message_ts": MESSAGE_TS, "channel_id": "C1", "is_ephemeral": False},
-        "trigger_id": "1.2.3",
-        "team": {"id": "T1", "domain": "acme"},
-        "enterprise": None,
-        "is_enterprise_install": False,
-        "channel": {"id": "C1", "name": "marketing"},
-        "message": {"type": "message", "text": message["text"], "blocks": message["blocks"], "ts": MESSAGE_TS},
-        "state": {"values": {}},
-        "response_url": response_url,
-        "actions": [
-            {
-                "action_id": button["action_id"],
-                "block_id": "participations_actions",
-                "text": button["text"],
-                "value": button["value"],
-                "type": "button",
-                "action_ts": "1790000002.000200",
-            }
-        ],
-    }
+    posted = {"type": "message", "text": message["text"], "blocks": message["blocks"]}
+    return block_actions_payload(
+        button["value"], message=posted, response_url=response_url, message_ts=MESSAGE_TS, action_id=button["action_id"]
+    )
 
 
 def test_the_bot_opens_its_connection_with_the_app_token(socket_bot: SocketBot, fake_slack: FakeSlack) -> None:
