@@ -129,6 +129,32 @@ def check_slack(settings: Settings, *, timeout: int = 10) -> list[CheckLine]:
     return lines
 
 
+def check_socket_token(settings: Settings, *, timeout: int = 10) -> list[CheckLine]:
+    """Socket Mode: ask Slack for a connection URL with the app-level token (nothing connects to it)."""
+    part = "Slack Socket Mode"
+    if not settings.slack_app_token.startswith("xapp-"):
+        return [CheckLine(False, part, "skipped: SLACK_APP_TOKEN is not an app-level token (xapp-…)")]
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web import WebClient
+
+    client = WebClient(base_url=settings.slack_api_url, timeout=timeout)
+    try:
+        client.apps_connections_open(app_token=settings.slack_app_token)
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+        return [
+            CheckLine(
+                False,
+                part,
+                f"Slack refused SLACK_APP_TOKEN ({error}): {VARIABLE_HELP['SLACK_APP_TOKEN']}, and turn on Socket Mode "
+                "under Settings → Socket Mode",
+            )
+        ]
+    except Exception as exc:
+        return [CheckLine(False, part, f"could not reach Slack at {settings.slack_api_url} ({type(exc).__name__})")]
+    return [CheckLine(True, part, "Slack accepts SLACK_APP_TOKEN and would open a connection")]
+
+
 def _scope_lines(headers: Mapping[str, Any] | None) -> list[CheckLine]:
     """Slack lists a token's scopes in the `X-OAuth-Scopes` header; compare with what the code needs."""
     raw: Any = None
@@ -234,6 +260,8 @@ def run_checks(environ: Mapping[str, str] | None, mode: Mode) -> list[CheckLine]
     lines = [CheckLine(True, "Configuration", f"read (checking {MODE_NAMES[mode]})")]
     lines += check_variables(settings, mode)
     lines += check_slack(settings)
+    if mode == "socket":
+        lines += check_socket_token(settings)
     lines += check_hubspot(settings)
     return lines
 

@@ -165,13 +165,15 @@ def test_user_token_is_not_a_bot_token(capsys: pytest.CaptureFixture[str], env: 
 
 
 def test_socket_mode_needs_an_app_token_not_a_signing_secret(
-    capsys: pytest.CaptureFixture[str], env: dict[str, str]
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], fake_slack: FakeSlack
 ) -> None:
     without_secret = {k: v for k, v in env.items() if k != "SLACK_SIGNING_SECRET"}
+    fake_slack.app_token, fake_slack.socket_url = APP_TOKEN, "ws://127.0.0.1:9/link"  # never connected to
 
     code, lines = run_check(capsys, {**without_secret, "SLACK_APP_TOKEN": APP_TOKEN}, "--socket")
     assert code == 0, lines
     assert line(lines, "SLACK_APP_TOKEN").startswith("✓")
+    assert line(lines, "Slack Socket Mode").startswith("✓")
     assert not [text for text in lines if "SLACK_SIGNING_SECRET" in text]
     assert lines[-1] == "Ready for Socket Mode."
 
@@ -182,6 +184,22 @@ def test_socket_mode_needs_an_app_token_not_a_signing_secret(
     code, lines = run_check(capsys, without_secret, "--socket")
     assert code == 1
     assert line(lines, "SLACK_APP_TOKEN").startswith("✗ SLACK_APP_TOKEN: not set: create an app-level token")
+
+
+def test_socket_mode_asks_slack_whether_the_app_token_works(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], fake_slack: FakeSlack
+) -> None:
+    """A well-formed but revoked or foreign xapp- token is caught by check, not at the first deploy."""
+    without_secret = {k: v for k, v in env.items() if k != "SLACK_SIGNING_SECRET"}
+    fake_slack.app_token, fake_slack.socket_url = "xapp-1-A1-other", "ws://127.0.0.1:9/link"
+    code, lines = run_check(capsys, {**without_secret, "SLACK_APP_TOKEN": APP_TOKEN}, "--socket")
+    assert code == 1
+    assert line(lines, "SLACK_APP_TOKEN").startswith("✓")  # the shape is right…
+    assert line(lines, "Slack Socket Mode").startswith(
+        "✗ Slack Socket Mode: Slack refused SLACK_APP_TOKEN (invalid_auth)"
+    )
+    opened = [p for p in fake_slack.posts if p.kind == "api" and p.name == "apps.connections.open"]
+    assert [p.authorization for p in opened] == [f"Bearer {APP_TOKEN}"]
 
 
 def _with_scopes(fake_slack: FakeSlack, scopes: str, monkeypatch: pytest.MonkeyPatch) -> None:
