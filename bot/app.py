@@ -47,6 +47,9 @@ def build_app(settings: Settings, services: Services | None = None, web_client: 
     )
 
     bolt_logger.removeFilter(_drop_token_notices)
+    # Bolt logs a forged or stale request with its whole body (a customer's email, a live response_url) at INFO;
+    # build_wsgi logs the rejection itself, without the body.
+    logging.getLogger("slack_bolt.RequestVerification").addFilter(_drop_rejected_bodies)
 
     @app.error
     def log_unhandled(error: Exception) -> None:
@@ -62,6 +65,10 @@ def _drop_token_notices(record: logging.LogRecord) -> bool:
     return "`token`" not in record.getMessage()
 
 
+def _drop_rejected_bodies(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("Invalid request signature detected")
+
+
 def build_wsgi(app: App) -> WSGIApp:
     """One WSGI app: `/slack/events` for commands and clicks, `/healthz` for load balancers."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
@@ -70,6 +77,15 @@ def build_wsgi(app: App) -> WSGIApp:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
             start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "3")])
             return [b"ok\n"]
-        return slack(environ, start_response)
+
+        def start(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+            if status.startswith("401"):
+                log.warning(
+                    "rejected a request to %s: missing, wrong or stale Slack signature (check SLACK_SIGNING_SECRET)",
+                    environ.get("PATH_INFO"),
+                )
+            return start_response(status, headers, *rest)
+
+        return slack(environ, start)
 
     return wsgi

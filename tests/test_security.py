@@ -62,8 +62,14 @@ def command_body(text: str = EMAIL, response_url: str = "http://127.0.0.1:9/resp
 )
 @pytest.mark.parametrize("kind", ["command", "click"])
 def test_forged_requests_are_rejected_with_401_and_reach_nothing(
-    bot: Bot, fake_slack: FakeSlack, fake_hubspot: FakeHubSpot, forge: str, kind: str
+    bot: Bot,
+    fake_slack: FakeSlack,
+    fake_hubspot: FakeHubSpot,
+    forge: str,
+    kind: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     fake_hubspot.add_contact([participation(1)], EMAIL)
     send: Callable[..., tuple[requests.Response, str]]
     if kind == "command":
@@ -106,9 +112,13 @@ def test_forged_requests_are_rejected_with_401_and_reach_nothing(
             timeout=5,
         )
     assert response.status_code == 401
-    time.sleep(0.2)  # give a (wrongly) started lazy listener time to show itself
+    time.sleep(0.2)  # give a (wrongly) started listener time to show itself
     assert fake_hubspot.calls == []
     assert fake_slack.posts == []
+    # The rejection is logged, once, without the body: no customer email, no live response_url.
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "missing, wrong or stale Slack signature" in logged
+    assert "example.com" not in logged and "/response/" not in logged
 
 
 def test_a_timestamp_just_inside_five_minutes_is_accepted(
