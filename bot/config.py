@@ -43,6 +43,7 @@ class Settings:
     hubspot_connect_timeout: float = 3.05
     hubspot_read_timeout: float = 8.0
     hubspot_retry_budget_seconds: float = 15.0
+    slack_timeout: float = 10.0  # seconds for one Slack Web API or response_url call
     # Above the HubSpot concurrency, so Slack posts and locale lookups never hold a lookup back.
     listener_workers: int = 64
     http_threads: int = 16

@@ -132,7 +132,11 @@ _EN: dict[str, str] = {
     "error.reference": "Reference: `{reference}`",
     # Terminal preview (participations-bot preview).
     "preview.local_time_zone": "(dates in your local time zone: {zone})",
-    "error.archived": "This channel is archived, so I can't post the next page here.",
+    "error.archived": "This channel is archived, so I can't post here.",
+    "error.post_unconfirmed": (
+        "Slack took too long to confirm the post ({reference}). It has probably arrived in the thread; if not, "
+        "run `/participations` again."
+    ),
     "error.slack_failed": "Slack refused the message ({reason}). Please try again; if it persists, tell an admin.",
 }
 
@@ -252,7 +256,11 @@ _PT_BR: dict[str, str] = {
     "error.post_failed": ("Não consegui publicar nesta conversa ({reason}). Convide-me para o canal e tente de novo."),
     "error.reference": "Referência: `{reference}`",
     "preview.local_time_zone": "(datas no seu fuso horário local: {zone})",
-    "error.archived": "Este canal está arquivado, então não posso publicar a próxima página aqui.",
+    "error.archived": "Este canal está arquivado, então não posso publicar aqui.",
+    "error.post_unconfirmed": (
+        "O Slack demorou demais para confirmar a publicação ({reference}). Ela provavelmente já está na conversa; "
+        "se não estiver, execute `/participations` de novo."
+    ),
     "error.slack_failed": (
         "O Slack recusou a mensagem ({reason}). Tente de novo; se persistir, avise um administrador."
     ),

@@ -313,7 +313,7 @@ def make_web_client(settings: Settings, *, with_token: bool = True) -> WebClient
     return WebClient(
         token=(settings.slack_bot_token or None) if with_token else None,
         base_url=settings.slack_api_url,
-        timeout=10,
+        timeout=max(1, round(settings.slack_timeout)),
         retry_handlers=slack_retry_handlers(),
     )
 
@@ -382,7 +382,8 @@ def build_services(settings: Settings, *, web_client: WebClient | None = None, *
     return Services(
         settings=settings,
         hubspot=hubspot,
-        responder=overrides.pop("responder", None) or Responder(pool_size=settings.listener_workers),
+        responder=overrides.pop("responder", None)
+        or Responder(timeout=settings.slack_timeout, pool_size=settings.listener_workers),
         locales=overrides.pop("locales", None)
         or LocaleResolver(web_client if settings.slack_bot_token else None, settings.default_language),
         access=AccessPolicy(settings.allowed_user_ids, settings.allowed_channel_ids, settings.allowed_team_ids),

@@ -278,3 +278,19 @@ def test_export_from_the_summary_command_uploads_under_that_summary(
     assert button_ids(update) == []  # its only button has done its job
     assert not [b for b in update["blocks"] if b["type"] == "actions"]
     assert "The CSV export is in the thread." in json.dumps(update, ensure_ascii=False)
+
+
+def test_an_upload_slack_does_not_confirm_in_time_is_not_uploaded_twice(
+    make_bot: Callable[..., Bot], settings: Settings, jane: FakeHubSpot, fake_slack: FakeSlack
+) -> None:
+    bot = make_bot(settings.with_overrides(slack_timeout=1.0))
+    message = run_command(bot, fake_slack, "jane@example.com")
+    fake_slack.api_delay["files.completeUploadExternal"] = 1.5
+    first, _ = click(bot, fake_slack, message, EXPORT_ACTION_ID)
+    assert "took too long to confirm" in ephemeral(fake_slack, first)["text"]
+    assert EXPORT_ACTION_ID not in button_ids(replaced(fake_slack, first))
+    fake_slack.wait_for(lambda: fake_slack.api_calls("files.completeUploadExternal"))
+    fake_slack.api_delay.clear()
+    second, _ = click(bot, fake_slack, message, EXPORT_ACTION_ID)
+    assert "already in the thread" in ephemeral(fake_slack, second)["text"]
+    assert len(fake_slack.api_calls("files.completeUploadExternal")) == 1

@@ -496,3 +496,25 @@ def test_a_click_without_actions_or_message_still_gets_an_answer(
     assert response.status_code == 200
     notice = fake_slack.wait_for(lambda: fake_slack.responses(name))[0]
     assert "That button is no longer valid" in notice["text"]
+
+
+def test_a_post_slack_does_not_confirm_in_time_is_not_posted_twice(
+    make_bot: Callable[..., Bot], settings: Settings, fake_hubspot: FakeHubSpot, fake_slack: FakeSlack
+) -> None:
+    """A timeout after the request went out means "probably delivered": never post the same page again."""
+    bot = make_bot(settings.with_overrides(slack_timeout=1.0))
+    message = first_page(bot, fake_slack, fake_hubspot)
+    fake_slack.api_delay["chat.postMessage"] = 1.5
+    name = click_next(bot, fake_slack, message)
+    notice = fake_slack.wait_for(
+        lambda: [r for r in fake_slack.responses(name) if r.get("response_type") == "ephemeral"], timeout=10
+    )[0]
+    assert "took too long to confirm" in all_text(notice)
+    assert REFERENCE.search(all_text(notice))
+    retired = fake_slack.wait_for(lambda: [r for r in fake_slack.responses(name) if r.get("replace_original")])[0]
+    assert find_button(retired["blocks"]) is None
+    fake_slack.wait_for(lambda: fake_slack.api_calls("chat.postMessage"))  # the slow post did arrive
+    fake_slack.api_delay.clear()
+    second = click_next(bot, fake_slack, message)
+    assert "already in the thread" in all_text(fake_slack.wait_for(lambda: fake_slack.responses(second))[0])
+    assert len(fake_slack.api_calls("chat.postMessage")) == 1  # not retried, not posted again

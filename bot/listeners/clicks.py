@@ -156,6 +156,9 @@ def post_in_thread(click: Click, services: Services, message: Message) -> None:
         return
     except SlackApiError as exc:
         error = str(exc.response.get("error", "unknown_error"))
+    except TimeoutError:
+        unconfirmed(click, services, "chat.postMessage")
+        return
     log.warning("chat.postMessage failed (%s) ref=%s", error, click.reference)
     if error in FALLBACK_ERRORS:
         fallback = {**message, "response_type": "in_channel", "thread_ts": click.root, "replace_original": False}
@@ -165,6 +168,16 @@ def post_in_thread(click: Click, services: Services, message: Message) -> None:
     # An archived channel takes no new messages by any route: say so instead of suggesting an invite.
     key = "error.archived" if error == "is_archived" else "error.slack_failed"
     raise ClickFailed(f"slack_{error}", click.notice(key, reason=escape(error)))
+
+
+def unconfirmed(click: Click, services: Services, method: str) -> None:
+    """The request went out but Slack's answer did not come back in time: it most likely arrived.
+
+    Posting again could put the same page in the thread twice, so the click counts as done (its claim is kept,
+    its button retired) and the clicker is told what to do if it did not arrive.
+    """
+    log.warning("%s sent, but Slack did not confirm it in time ref=%s", method, click.reference)
+    services.responder.post(click.response_url, click.notice("error.post_unconfirmed", reference=click.reference))
 
 
 def answer_privately(click: Click, services: Services, message: Message) -> None:

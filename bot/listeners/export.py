@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.blocks import escape
 from bot.export import export_filename, to_csv_bytes
 from bot.listeners.bulk import contact_button
-from bot.listeners.clicks import Click, ClickFailed, retire
+from bot.listeners.clicks import Click, ClickFailed, retire, unconfirmed
 from bot.listeners.common import ack_then
 from bot.parsing import ContactQuery
 from bot.services import Services
@@ -51,11 +51,15 @@ def deliver_export(click: Click, query: ContactQuery, gathered: Gathered, servic
             title=filename,
             initial_comment=export_comment(gathered, query, click.tr, cap=cap),
         )
+    except TimeoutError:
+        unconfirmed(click, services, "files_upload_v2")
     except SlackApiError as exc:
         error = str(exc.response.get("error", "unknown_error"))
         log.warning("files_upload_v2 failed (%s) ref=%s", error, click.reference)
-        raise ClickFailed(f"slack_{error}", click.notice("error.post_failed", reason=escape(error))) from None
+        # Only membership problems are fixed by inviting the bot; anything else is for an admin.
+        key = "error.post_failed" if error in {"not_in_channel", "channel_not_found"} else "error.slack_failed"
+        raise ClickFailed(f"slack_{error}", click.notice(key, reason=escape(error))) from None
     except SlackClientError as exc:  # the upload step itself failed (not an API error)
         log.warning("files_upload_v2 failed: %s ref=%s", type(exc).__name__, click.reference)
-        raise ClickFailed("slack_upload_failed", click.notice("error.post_failed", reason="upload_failed")) from None
+        raise ClickFailed("slack_upload_failed", click.notice("error.slack_failed", reason="upload_failed")) from None
     retire(click, services, EXPORT_ACTION_ID, click.tr("export.posted_in_thread"), "export")
