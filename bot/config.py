@@ -183,5 +183,12 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
 
 
 def _looks_like_dated_version(version: str) -> bool:
+    """HubSpot's date-based API versions: `YYYY-MM`, e.g. 2026-09."""
     parts = version.split("-")
-    return len(parts) == 2 and all(part.isdigit() for part in parts) and len(parts[0]) == 4
+    return (
+        len(parts) == 2
+        and all(part.isdigit() for part in parts)
+        and len(parts[0]) == 4
+        and len(parts[1]) == 2
+        and 1 <= int(parts[1]) <= 12
+    )

@@ -251,3 +251,13 @@ def test_real_cli_process_with_a_wrong_token_in_dotenv(env: dict[str, str], tmp_
     assert "✓ Slack auth.test" in result.stdout
     assert "Traceback" not in result.stderr + result.stdout
     assert "wrong-token" not in result.stdout + result.stderr
+
+
+def test_a_wrong_api_base_is_not_taken_for_a_working_token(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], fake_hubspot: FakeHubSpot
+) -> None:
+    """Any server answers 404 for a path it lacks; only HubSpot's OBJECT_NOT_FOUND proves token and scope."""
+    code, lines = run_check(capsys, {**env, "HUBSPOT_API_BASE": fake_hubspot.url + "/not-hubspot"})
+    assert code == 1
+    assert line(lines, "HubSpot").startswith("✗ HubSpot: HubSpot answered HTTP 404")
+    assert "HUBSPOT_API_BASE" in line(lines, "HubSpot")

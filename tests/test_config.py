@@ -57,6 +57,7 @@ def test_defaults_and_lists() -> None:
     [
         ({"PORT": "http"}, "PORT must be a whole number"),
         ({"HUBSPOT_API_VERSION": "v9"}, "HUBSPOT_API_VERSION"),
+        ({"HUBSPOT_API_VERSION": "2026-13"}, "HUBSPOT_API_VERSION"),
         ({"HUBSPOT_API_BASE": "api.hubapi.com"}, "HUBSPOT_API_BASE"),
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
         ({"BOT_DEFAULT_LANGUAGE": "fr"}, "BOT_DEFAULT_LANGUAGE"),

@@ -488,15 +488,29 @@ def test_an_html_5xx_page_from_a_proxy_is_treated_as_transient(
 )
 def test_error_bodies_with_missing_or_odd_fields(client: HubSpotClient, fake_hubspot: FakeHubSpot, body: Any) -> None:
     fake_hubspot.script(Scripted(404, body, {"X-HubSpot-Correlation-Id": "corr-hdr-404"}))
-    with pytest.raises(ContactNotFound) as caught:
+    # Without HubSpot's OBJECT_NOT_FOUND this is not "unknown contact" (a proxy, a wrong base URL or version).
+    with pytest.raises(UnexpectedResponse) as caught:
         client.breakdown(EMAIL)
+    assert not isinstance(caught.value, ContactNotFound)
     assert caught.value.correlation_id == "corr-hdr-404"
-    assert caught.value.message == "HTTP 404"
+    assert caught.value.status == 404
 
     fake_hubspot.script(*[Scripted(429, body, {"Retry-After": "0"})] * 4)
     with pytest.raises(RateLimited) as rate_limited:
         client.breakdown(EMAIL)
     assert not isinstance(rate_limited.value, DailyLimitReached)
+
+
+def test_only_hubspots_object_not_found_means_an_unknown_contact(
+    client: HubSpotClient, fake_hubspot: FakeHubSpot
+) -> None:
+    fake_hubspot.script(Scripted(404, {"status": "error", "category": "OBJECT_NOT_FOUND", "correlationId": "c1"}))
+    with pytest.raises(ContactNotFound):
+        client.breakdown(EMAIL)
+    fake_hubspot.script(Scripted(404, None, raw=b"<html>Not Found</html>"))
+    with pytest.raises(UnexpectedResponse) as caught:
+        client.breakdown(EMAIL)
+    assert not isinstance(caught.value, ContactNotFound)
 
 
 def test_429_body_without_category_keeps_policy_and_correlation(

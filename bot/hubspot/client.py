@@ -402,7 +402,11 @@ def error_from_response(response: requests.Response) -> HubSpotError:
     message = _str(body.get("message")) or f"HTTP {status}"
     common: dict[str, Any] = {"status": status, "correlation_id": correlation_id, "category": category}
     if status == 404:
-        return ContactNotFound(message, **common)
+        # Only HubSpot's own "no such object" means an unknown contact; any other 404 (an HTML page, a proxy, a
+        # wrong HUBSPOT_API_BASE or API version) would otherwise pass for "every contact is unknown".
+        if category == "OBJECT_NOT_FOUND":
+            return ContactNotFound(message, **common)
+        return UnexpectedResponse(f"HubSpot answered HTTP 404 ({category or 'not its contact error'})", **common)
     if status == 400:
         return BadRequest(message, **common)
     if status == 401:
