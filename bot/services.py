@@ -155,6 +155,10 @@ class LocaleResolver:
             cached = self._cache.get(user_id)
         return cached[1] if cached is not None and cached[0] > self._clock() else None
 
+    def known(self, user_id: str | None) -> str:
+        """The language already known for this user, else the default: never asks Slack."""
+        return (self._cached(user_id) if user_id else None) or self._default
+
     def start(self, user_id: str | None) -> Callable[[], str]:
         """Begin resolving in the background; the returned function waits (at most `max_wait`) for the language.
 

@@ -87,3 +87,32 @@ def test_a_language_lookup_that_hangs_falls_back_without_holding_the_page(
     fake_hubspot.add_contact([participation(i) for i in range(3)], "jane@example.com")
     page = answer(bot, fake_slack, "jane@example.com", "USLOW")
     assert "Showing 1–3 of 3" in all_text(page)  # default language, not a stalled page
+
+
+def test_a_first_time_clickers_language_is_looked_up_while_hubspot_answers(
+    bot: Bot, fake_hubspot: FakeHubSpot, fake_slack: FakeSlack
+) -> None:
+    fake_slack.locales["UCLICK"] = "pt-BR"
+    fake_hubspot.add_contact([participation(i) for i in range(12)], "jane@example.com")
+    page = answer(bot, fake_slack, "jane@example.com", "UEN")
+    button = find_button(page["blocks"])
+    assert button is not None
+    fake_slack.api_delay["users.info"] = 0.4
+    fake_hubspot.latency = 0.4
+    bot.sender.click(button["value"], message=page, user="UCLICK")
+    posted = fake_slack.wait_for(lambda: fake_slack.api_calls("chat.postMessage"))[0]
+    assert "Mostrando 11–12 de 12" in all_text(posted)
+    with fake_slack.lock:
+        lookup = next(p for p in fake_slack.posts if p.name == "users.info" and p.body.get("user") == "UCLICK")
+    assert fake_hubspot.calls[-1].started < lookup.finished
+
+
+def test_a_refused_user_costs_no_slack_lookup(
+    make_bot: Callable[..., Bot], settings: Settings, fake_hubspot: FakeHubSpot, fake_slack: FakeSlack
+) -> None:
+    bot = make_bot(settings.with_overrides(allowed_user_ids=frozenset({"UOK"})))
+    assert "not allowed" in all_text(answer(bot, fake_slack, "jane@example.com", "UNO"))
+    _, name = bot.sender.click('{"i":"jane@example.com","l":10,"p":2,"a":"x"}', message=None, user="UNO")
+    assert "not allowed" in all_text(fake_slack.wait_for(lambda: fake_slack.responses(name))[0])
+    assert fake_slack.api_calls("users.info") == []
+    assert fake_hubspot.calls == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from slack_sdk.errors import SlackApiError
@@ -46,12 +47,16 @@ class Click:
 
     body: dict[str, Any]
     client: WebClient
-    tr: Translator
+    language: Callable[[], str]  # still being looked up while HubSpot is asked: resolved at the first text
     channel: str | None
     message_ts: str | None
     root: str | None
     response_url: str | None
     reference: str
+
+    @cached_property
+    def tr(self) -> Translator:
+        return Translator(self.language())
 
     @property
     def in_thread(self) -> bool:
@@ -93,24 +98,25 @@ class Button(Generic[Query]):
         user = body.get("user") or {}
         query: Query | None = None
         outcome = "internal_error"
-        tr = Translator(services.settings.default_language)
+        user_id = user.get("id")
+        language: Callable[[], str] = lambda: services.locales.known(user_id)  # noqa: E731  # until a lookup starts
         claim: Hashable | None = None
         try:
-            tr = Translator(services.locales.language_for(user.get("id")))
             channel, message_ts, root = thread_root(body)
             team = user.get("team_id") or (body.get("team") or {}).get("id")
-            if not services.access.allows(user.get("id"), channel, team):
+            if not services.access.allows(user_id, channel, team):  # before anything reaches Slack or HubSpot
                 outcome = "denied"
-                services.responder.post(response_url, {"text": tr("error.denied"), **EPHEMERAL})
+                services.responder.post(response_url, {"text": Translator(language())("error.denied"), **EPHEMERAL})
                 return
+            language = services.locales.start(user_id)
             actions = body.get("actions") or [{}]
             query = self.decode(actions[0].get("value"))
-            click = Click(body, client, tr, channel, message_ts, root, response_url, reference)
+            click = Click(body, client, language, channel, message_ts, root, response_url, reference)
             claim = self.claim_key(click, query)
             if not services.clicks.claim(claim):
                 claim = None  # the first click owns it
                 outcome = "duplicate_click"
-                services.responder.post(response_url, {"text": tr(self.already_key), **EPHEMERAL})
+                services.responder.post(response_url, {"text": click.tr(self.already_key), **EPHEMERAL})
                 return
             self.work(click, query)
             outcome = "ok"
@@ -124,7 +130,7 @@ class Button(Generic[Query]):
             if claim is not None:
                 services.clicks.release(claim)
             identifier = self.describe(query)[0] if query is not None else None
-            message, outcome = failure_notice(exc, tr, identifier, reference)
+            message, outcome = failure_notice(exc, Translator(language()), identifier, reference)
             reference = shown_reference(exc, reference)
             services.responder.post(response_url, message)
         finally:

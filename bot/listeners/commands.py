@@ -31,12 +31,14 @@ def handle_command(body: dict[str, Any], services: Services) -> None:
     state: str | None = None
     page: int | None = None
     outcome = "internal_error"
-    language = services.locales.start(body.get("user_id"))  # Slack answers users.info while HubSpot is asked
+    user_id = body.get("user_id")
+    language: Callable[[], str] = lambda: services.locales.known(user_id)  # noqa: E731  # until a lookup starts
     try:
-        if not services.access.allows(body.get("user_id"), body.get("channel_id"), body.get("team_id")):
+        if not services.access.allows(user_id, body.get("channel_id"), body.get("team_id")):  # before any call out
             outcome = "denied"
             services.responder.post(response_url, {"text": Translator(language())("error.denied"), **EPHEMERAL})
             return
+        language = services.locales.start(user_id)  # Slack answers users.info while HubSpot is asked
         request = parse_command(body.get("text"))
         if isinstance(request, HelpRequest):
             outcome = "help"
@@ -69,8 +71,7 @@ def answer_command(
     """`language` is still being looked up: it is asked for only once HubSpot has answered."""
     query = request.query
     if request.action == "summary":
-        covered = ContactQuery(query.identifier, query.state)
-        return answer_summary_command(covered, services, Translator(language()), response_url)
+        return answer_summary_command(ContactQuery(query.identifier, query.state), services, language, response_url)
     page = services.hubspot.breakdown(query.identifier, state=query.state, limit=query.limit)
     tr = Translator(language())
     if not page.results:

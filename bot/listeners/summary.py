@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App
@@ -55,9 +56,15 @@ def deliver_summary(click: Click, query: ContactQuery, gathered: Gathered, servi
     retire(click, services, SUMMARY_ACTION_ID, click.tr("summary.posted_in_thread"), "summary")
 
 
-def answer_summary_command(query: ContactQuery, services: Services, tr: Translator, response_url: str | None) -> str:
-    """`/participations <id> [state] summary`: the summary as a new message in the channel."""
+def answer_summary_command(
+    query: ContactQuery, services: Services, language: Callable[[], str], response_url: str | None
+) -> str:
+    """`/participations <id> [state] summary`: the summary as a new message in the channel.
+
+    `language` is still being looked up; it is asked for once HubSpot has answered.
+    """
     gathered = fetch_all(services, query)
+    tr = Translator(language())
     if not gathered.records:
         page_query = PageQuery(identifier=query.identifier, state=query.state)
         services.responder.post(response_url, {**render_empty(page_query, tr), **EPHEMERAL})
