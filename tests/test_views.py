@@ -115,3 +115,33 @@ def test_portuguese_rendering() -> None:
     assert "|09/10/2026 18:43 UTC>" in text
     button = find_button(message["blocks"])
     assert button is not None and button["text"]["text"] == "Próxima página"
+
+
+def test_notes_on_a_full_message_are_not_repeated_when_edits_are_replayed() -> None:
+    """At the 50-block cap notes join a context block; replaying earlier edits must not add them again."""
+    sections = [{"type": "section", "text": {"type": "mrkdwn", "text": f"entry {i}"}} for i in range(48)]
+    footer = {"type": "context", "block_id": "position-1", "elements": [{"type": "mrkdwn", "text": "Showing 1–100"}]}
+    buttons = [
+        {"type": "button", "action_id": action_id, "text": {"type": "plain_text", "text": action_id}, "value": "x"}
+        for action_id in (NEXT_ACTION_ID, "other", "third")
+    ]
+    page = {"blocks": [*sections, footer, {"type": "actions", "block_id": "actions", "elements": buttons}]}
+    assert len(page["blocks"]) == 50
+    edits = [
+        (NEXT_ACTION_ID, "Page 2 is in the thread.", "2"),
+        ("other", "Other is done.", "other"),
+        ("third", "Third is done.", "third"),
+    ]
+    message = page["blocks"]
+    for done in range(1, len(edits) + 1):  # each retirement replays every edit so far on the current message
+        for action_id, note, suffix in edits[:done]:
+            message = mark_action_done(message, action_id, note, suffix=suffix)
+    text = all_text({"blocks": message})
+    assert text.count("Page 2 is in the thread.") == 1
+    assert text.count("Other is done.") == 1
+    assert text.count("Third is done.") == 1
+    assert len(message) <= 50
+    ids = [b["block_id"] for b in message if "block_id" in b]
+    assert len(ids) == len(set(ids))
+    for block in message:
+        Block.parse(block).to_dict()
