@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import threading
 import time
@@ -37,14 +38,20 @@ def new_reference() -> str:
     return uuid.uuid4().hex[:10]
 
 
-def mask_identifier(identifier: str) -> str:
-    """A log-safe stand-in: enough to correlate lines, not enough to recover an email."""
-    normalised = identifier.strip().lower()  # HubSpot matches emails case-insensitively: so do the masks
-    digest = hashlib.sha256(normalised.encode()).hexdigest()[:12]
-    if "@" in normalised:
-        local, _, domain = normalised.partition("@")
-        return f"{local[:1]}***@{domain[:1]}***#{digest}"
-    return f"id#{digest}"
+def mask_identifier(identifier: str, key: bytes) -> str:
+    """A log-safe stand-in for an email or contact id: the same contact always gets the same mask (to follow it
+    across lines), but without `key` (derived from this deployment's secrets) no one can test a list of emails
+    or ids against the logs. Case-insensitive, as HubSpot's email matching is."""
+    normalised = identifier.strip().lower()
+    digest = hmac.new(key, normalised.encode(), hashlib.sha256).hexdigest()[:16]
+    return f"{'email' if '@' in normalised else 'id'}#{digest}"
+
+
+def mask_key(settings: Settings) -> bytes:
+    """The key for `mask_identifier`: secrets that never reach the logs, so masks cannot be recomputed from them."""
+    secrets = (settings.slack_signing_secret, settings.slack_app_token, settings.slack_bot_token)
+    material = "\0".join((*secrets, settings.hubspot_access_token)).encode()
+    return hashlib.sha256(b"participations-bot log masks\0" + material).digest()
 
 
 @dataclass(frozen=True)
@@ -332,6 +339,7 @@ class Services:
     background: ThreadPoolExecutor  # where every lookup runs after its ack
     clicks: ClickGuard = field(default_factory=ClickGuard)
     retired: RetiredButtons = field(default_factory=RetiredButtons)
+    mask_key: bytes = b""  # keys the contact masks in the audit log (see mask_identifier)
     clock: Clock = time.monotonic
 
     def contact_url(self, contact_id: str | None) -> str | None:
@@ -360,7 +368,7 @@ class Services:
             kind,
             user,
             channel,
-            mask_identifier(identifier) if identifier else "-",
+            mask_identifier(identifier, self.mask_key) if identifier else "-",
             state or "any",
             page if page is not None else "-",
             outcome,
@@ -371,7 +379,7 @@ class Services:
                     "kind": kind,
                     "user": user,
                     "channel": channel,
-                    "contact": mask_identifier(identifier) if identifier else None,
+                    "contact": mask_identifier(identifier, self.mask_key) if identifier else None,
                     "state": state,
                     "page": page,
                     "outcome": outcome,
@@ -392,6 +400,7 @@ def build_services(settings: Settings, *, web_client: WebClient | None = None, *
         or LocaleResolver(web_client if settings.slack_bot_token else None, settings.default_language),
         access=AccessPolicy(settings.allowed_user_ids, settings.allowed_channel_ids, settings.allowed_team_ids),
         background=overrides.pop("background", None) or prestarted_pool(settings.listener_workers),
+        mask_key=mask_key(settings),
         **overrides,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -15,7 +16,7 @@ import requests
 
 from bot.config import load_settings
 from bot.logging_setup import JsonFormatter, ScrubbingFormatter, configure_logging
-from bot.services import AccessPolicy, mask_identifier
+from bot.services import AccessPolicy, mask_identifier, mask_key
 from tests.conftest import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET, Bot
 from tests.fakes import FakeHubSpot, FakeSlack, Scripted, find_button, participation, sign
 from tests.flows import wait_until
@@ -234,12 +235,12 @@ def test_one_audit_line_per_command_and_per_click_without_leaks(
     command, click = audits(logs)
     assert (command["kind"], command["user"], command["channel"]) == ("command", "U7", "C7")
     assert (click["kind"], click["user"], click["channel"]) == ("next", "U8", "C7")
-    assert command["contact"] == click["contact"] == mask_identifier(EMAIL)
+    assert command["contact"] == click["contact"] == mask_identifier(EMAIL, bot.services.mask_key)
     assert (command["state"], command["page"], command["outcome"]) == ("ATTENDED", "1", "ok")
     assert (click["state"], click["page"], click["outcome"]) == ("ATTENDED", "2", "ok")
     assert command["ref"] != click["ref"]
     record = next(r for r in logs.records if r.name == "bot.audit")
-    assert record.audit["contact"] == mask_identifier(EMAIL)  # type: ignore[attr-defined]
+    assert record.audit["contact"] == mask_identifier(EMAIL, bot.services.mask_key)  # type: ignore[attr-defined]
 
     everything = "\n".join(r.getMessage() for r in logs.records if r.levelno >= logging.INFO)
     for secret in (EMAIL, "jane.secret", BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET, "Secret Summit"):
@@ -271,21 +272,29 @@ def test_failures_log_the_reference_but_never_the_hubspot_body(
 
 
 def test_mask_identifier_hides_the_email_but_correlates() -> None:
-    masked = mask_identifier("Jane.Secret@Example.com")
-    assert "Secret" not in masked
-    assert "Example" not in masked
-    assert masked == mask_identifier("jane.secret@example.com".upper().lower().replace("j", "J", 1))
-    assert mask_identifier("12345").startswith("id#")
-    assert "12345" not in mask_identifier("12345")
-    assert mask_identifier("a@b.c") != mask_identifier("a@b.d")
+    key = mask_key(
+        load_settings({"SLACK_SIGNING_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "HUBSPOT_ACCESS_TOKEN": "t"})
+    )
+    masked = mask_identifier("Jane.Secret@Example.com", key)
+    assert masked.startswith("email#")
+    assert "jane" not in masked.lower() and "example" not in masked.lower()
+    assert masked == mask_identifier(" jane.secret@EXAMPLE.com", key)  # one contact, one mask
+    assert mask_identifier("12345", key).startswith("id#")
+    assert "12345" not in mask_identifier("12345", key)
+    assert mask_identifier("a@b.c", key) != mask_identifier("a@b.d", key)
+    # Keyed: a plain hash of a guessed email (or another deployment's key) does not reproduce the mask.
+    assert hashlib.sha256(b"jane.secret@example.com").hexdigest()[:16] not in masked
+    assert (
+        mask_identifier("Jane.Secret@Example.com", mask_key(load_settings({"SLACK_SIGNING_SECRET": "other"}))) != masked
+    )
 
 
 def test_formatters_scrub_tokens_and_keep_audit_fields() -> None:
     record = logging.LogRecord("bot.audit", logging.INFO, __file__, 1, "token %s", ("xoxb-123-abc",), None)
-    record.audit = {"user": "U1", "contact": "j***@e***#abc"}
+    record.audit = {"user": "U1", "contact": "email#abc"}
     line = json.loads(JsonFormatter().format(record))
     assert line["message"] == "token [redacted]"
-    assert line["audit"] == {"user": "U1", "contact": "j***@e***#abc"}
+    assert line["audit"] == {"user": "U1", "contact": "email#abc"}
     plain = ScrubbingFormatter("%(message)s").format(
         logging.LogRecord("x", logging.INFO, __file__, 1, "Bearer %s xapp-1-A %s", ("pat-na1-abc", "xoxp-9"), None)
     )
