@@ -134,7 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="HTTP mode under gunicorn (POST /slack/events, GET /healthz)")
-    serve.add_argument("--port", type=int, default=None, help="port to listen on (default: $PORT or 3000)")
+    serve.add_argument(
+        "--port", type=_bounded_int(1, 65535), default=None, help="port to listen on (default: $PORT or 3000)"
+    )
     serve.add_argument("--host", default="0.0.0.0", help="address to bind (default: 0.0.0.0)")  # noqa: S104
     serve.set_defaults(handler=cmd_serve)
 

@@ -143,6 +143,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
     env = environ
 
     slack_api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_SLACK_API_URL
+    if not slack_api_url.startswith(("http://", "https://")):
+        raise ConfigError(f"SLACK_API_URL must start with http:// or https://, got {slack_api_url!r}")
     if not slack_api_url.endswith("/"):
         slack_api_url += "/"
     api_base = env.get("HUBSPOT_API_BASE", "").strip() or DEFAULT_HUBSPOT_API_BASE
@@ -163,7 +165,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
         hubspot_api_base=api_base,
         hubspot_api_version=version,
         hubspot_app_base=(env.get("HUBSPOT_APP_BASE", "").strip() or DEFAULT_HUBSPOT_APP_BASE).rstrip("/"),
-        hubspot_portal_id=env.get("HUBSPOT_PORTAL_ID", "").strip(),
+        hubspot_portal_id=_portal_id(env.get("HUBSPOT_PORTAL_ID", "").strip()),
         slack_api_url=slack_api_url,
         port=_int(env, "PORT", 3000, 1, 65535),
         hubspot_max_concurrency=_int(env, "HUBSPOT_MAX_CONCURRENCY", 32, 1, 100),
@@ -177,9 +179,25 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
         allowed_team_ids=_id_set(env, "ALLOWED_TEAM_IDS"),
         max_export_records=_int(env, "MAX_EXPORT_RECORDS", 1000, 1, 100_000),
         default_language=_language(env.get("BOT_DEFAULT_LANGUAGE", "").strip() or "en"),
-        log_level=(env.get("LOG_LEVEL", "").strip() or "INFO").upper(),
+        log_level=_log_level(env.get("LOG_LEVEL", "").strip() or "INFO"),
         log_format="json" if log_format == "json" else "text",
     )
+
+
+def _portal_id(raw: str) -> str:
+    if raw and not raw.isdigit():
+        raise ConfigError(f"HUBSPOT_PORTAL_ID must be your HubSpot account's number (Hub ID), got {raw!r}")
+    return raw
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(raw: str) -> str:
+    level = raw.upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {raw!r}")
+    return level
 
 
 def _looks_like_dated_version(version: str) -> bool:

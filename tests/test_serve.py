@@ -137,3 +137,18 @@ def test_socket_mode_needs_an_app_token(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "xapp-" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_impossible_port_is_refused_in_one_line(tmp_path: Path) -> None:
+    env = clean_env(SLACK_BOT_TOKEN=BOT_TOKEN, HUBSPOT_ACCESS_TOKEN=HUBSPOT_TOKEN, SLACK_SIGNING_SECRET="s")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--port", "99999"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "--port" in result.stderr and "65535" in result.stderr
+    assert "Traceback" not in result.stderr
