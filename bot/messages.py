@@ -132,6 +132,12 @@ _EN: dict[str, str] = {
     "error.reference": "Reference: `{reference}`",
     # Terminal preview (participations-bot preview).
     "preview.local_time_zone": "(dates in your local time zone: {zone})",
+    "preview.hubspot_reference": "(HubSpot reference {reference})",
+    "preview.sample_contacts": "sample contacts (participations): {contacts}",
+    "preview.no_token": (
+        "HUBSPOT_ACCESS_TOKEN is not set (environment or .env; see .env.example) - "
+        "or try the bundled data: participations-bot preview --sample jane@example.com"
+    ),
     "error.archived": "This channel is archived, so I can't post here.",
     "error.post_unconfirmed": (
         "Slack took too long to confirm the post ({reference}). It has probably arrived in the thread; if not, "
@@ -256,6 +262,12 @@ _PT_BR: dict[str, str] = {
     "error.post_failed": ("Não consegui publicar nesta conversa ({reason}). Convide-me para o canal e tente de novo."),
     "error.reference": "Referência: `{reference}`",
     "preview.local_time_zone": "(datas no seu fuso horário local: {zone})",
+    "preview.hubspot_reference": "(referência do HubSpot {reference})",
+    "preview.sample_contacts": "contatos de exemplo (participações): {contacts}",
+    "preview.no_token": (
+        "HUBSPOT_ACCESS_TOKEN não está definido (ambiente ou .env; veja .env.example) - "
+        "ou experimente os dados de exemplo: participations-bot preview --sample jane@example.com"
+    ),
     "error.archived": "Este canal está arquivado, então não posso publicar aqui.",
     "error.post_unconfirmed": (
         "O Slack demorou demais para confirmar a publicação ({reference}). Ela provavelmente já está na conversa; "

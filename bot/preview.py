@@ -327,15 +327,15 @@ def _failure_text(error: HubSpotError, tr: Translator, identifier: str) -> str:
         hubspot_error_text(error, tr, identifier), tz=timezone.utc, now=datetime.now(timezone.utc), language=tr.language
     )
     if error.correlation_id and not isinstance(error, ContactNotFound):
-        text += f" (HubSpot reference {error.correlation_id})"
+        text += " " + tr("preview.hubspot_reference", reference=error.correlation_id)
     return text
 
 
-def _sample_hint() -> str:
+def _sample_hint(tr: Translator) -> str:
     from bot.sample import sample_identifiers
 
-    contacts = ", ".join(f"{email} ({count})" for email, _, count in sample_identifiers())
-    return f"sample contacts (participations): {contacts}"
+    contacts = ", ".join(f"{email} ({tr.number(count)})" for email, _, count in sample_identifiers())
+    return tr("preview.sample_contacts", contacts=contacts)
 
 
 def run_preview(
@@ -359,17 +359,13 @@ def run_preview(
             settings = sample.settings_for(settings)
             log.debug("sample HubSpot serving on %s", sample.url)
         elif not settings.hubspot_access_token:
-            raise PreviewError(
-                "HUBSPOT_ACCESS_TOKEN is not set (environment or .env; see .env.example) - "
-                "or try the bundled data: participations-bot preview --sample jane@example.com",
-                exit_code=2,
-            )
+            raise PreviewError(tr("preview.no_token"), exit_code=2)
         try:
             message = fetch_message(settings, query, tr)
         except HubSpotError as exc:
             text = _failure_text(exc, tr, query.identifier)
             if request.sample and isinstance(exc, ContactNotFound):
-                text += f" ({_sample_hint()})"
+                text += f" ({_sample_hint(tr)})"
             raise PreviewError(text) from None
     if request.as_json:
         out.write(json.dumps(message, ensure_ascii=False, indent=2) + "\n")
