@@ -248,7 +248,7 @@ def _mrkdwn_texts(node: Any) -> list[str]:
     return found
 
 
-# A Next button carries page + 1, and the codec caps pages at 1,000,000 (100 million records away).
+# A Next button carries page + 1; generated pages stay far below the codec's cap (MAX_PAGE).
 view_queries = queries.filter(lambda q: q.page < 1_000_000)
 
 
