@@ -93,6 +93,7 @@ def settings(fake_hubspot: FakeHubSpot, fake_slack: FakeSlack) -> Settings:
         slack_api_url=fake_slack.api_url,
         hubspot_read_timeout=2.0,
         hubspot_connect_timeout=1.0,
+        listener_workers=8,  # a small pool per test app: 64 prestarted threads each would slow the suite
     )
 
 
