@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+import bot
 from bot.messages import CATALOGUE, Translator, normalise_language, placeholders
 
 
@@ -45,3 +48,19 @@ def test_numbers_follow_the_language() -> None:
     assert Translator("pt-BR").number(1234567) == "1.234.567"
     assert Translator("pt-BR").percent(87.5) == "87,5%"
     assert Translator("en").percent(87.0) == "87%"
+
+
+def test_every_text_is_used_somewhere() -> None:
+    """A key nothing renders is dead text that translators would keep maintaining."""
+    sources = "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in Path(bot.__file__).parent.rglob("*.py")
+        if path.name != "messages.py"
+    )
+    dynamic = ("state.",)  # state labels are looked up by HubSpot value
+    unused = [
+        key
+        for key in CATALOGUE["en"]
+        if f'"{key}"' not in sources and f"'{key}'" not in sources and not key.startswith(dynamic)
+    ]
+    assert unused == []
