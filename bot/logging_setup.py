@@ -15,8 +15,18 @@ _SECRET = re.compile(
 )
 
 
+# A password inside a URL (REDIS_URL: redis://user:password@host, or ?password=…): keep the host, drop the secret.
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^/\s]*@", re.IGNORECASE)
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&\s]*", re.IGNORECASE)
+
+
+def redact_url(text: str) -> str:
+    """`text` with any password in a URL replaced by `***`."""
+    return _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", text))
+
+
 def scrub(text: str) -> str:
-    return _SECRET.sub("[redacted]", text)
+    return redact_url(_SECRET.sub("[redacted]", text))
 
 
 def _scrub_values(value: Any) -> Any:

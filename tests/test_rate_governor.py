@@ -92,7 +92,7 @@ def test_an_earlier_caller_is_not_overtaken_by_later_ones() -> None:
     first = threading.Thread(target=caller, args=("first", start + 0.15))
     first.start()
     waited = time.monotonic() + 1
-    while len(governor._sent) < 2 and time.monotonic() < waited:  # until the first waiter has booked its slot
+    while len(governor.window._sent) < 2 and time.monotonic() < waited:  # type: ignore[attr-defined]  # until the first waiter has booked its slot
         time.sleep(0.005)
     later = [threading.Thread(target=caller, args=(f"later{i}", start + 5)) for i in range(5)]
     for thread in later:
@@ -108,13 +108,23 @@ def test_hubspot_max_lowers_a_cap_set_above_it_and_never_raises_one() -> None:
     governor.observe({"X-HubSpot-RateLimit-Max": "100", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
     assert governor.capacity == 100 - governor.reserve
     governor.observe({"X-HubSpot-RateLimit-Max": "250", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
-    assert governor.capacity == 100 - governor.reserve
+    assert governor.capacity == 190  # the account grew: up to our own cap, never past it
     modest = RateGovernor(50, 10.0)
     modest.observe({"X-HubSpot-RateLimit-Max": "100"})
     assert modest.capacity == 50
     other_window = RateGovernor(90, 10.0)
     other_window.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Interval-Milliseconds": "1000"})
-    assert other_window.capacity == 90
+    assert other_window.pacing() == (10 - other_window.reserve, 1.0)  # 7 per second: under both limits
+
+
+def test_without_a_cap_the_bot_follows_what_hubspot_advertises() -> None:
+    governor = RateGovernor()
+    assert governor.pacing() == (97, 10.0)  # before any answer: the smallest tier, less the margin
+    governor.observe({"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
+    assert governor.pacing() == (184, 10.0)  # Professional: not 90 any more
+    capped = RateGovernor(60)
+    capped.observe({"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
+    assert capped.pacing() == (60, 10.0)  # a token shared with other tools keeps its lower cap
 
 
 def test_a_429_without_retry_after_waits_until_the_window_rolls_not_a_whole_window_from_now(
