@@ -183,10 +183,17 @@ class MemoryRateWindow:
 class MemoryState:
     """All state in this process: the default without REDIS_URL, and the fallback when Redis fails."""
 
-    def __init__(self, clock: Clock = time.monotonic) -> None:
-        self.clicks = MemoryClickClaims(clock=clock)
-        self.edits = MemoryMessageEdits(clock=clock)
-        self.languages = MemoryLanguageCache(clock=clock)
+    def __init__(
+        self,
+        clock: Clock = time.monotonic,
+        *,
+        click_ttl: float = 600.0,
+        edit_ttl: float = 600.0,
+        language_ttl: float = 3600.0,
+    ) -> None:
+        self.clicks = MemoryClickClaims(click_ttl, clock=clock)
+        self.edits = MemoryMessageEdits(edit_ttl, clock=clock)
+        self.languages = MemoryLanguageCache(language_ttl, clock=clock)
         self._clock = clock
         self._windows: dict[str, MemoryRateWindow] = {}
         self._lock = threading.Lock()

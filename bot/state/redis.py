@@ -241,12 +241,21 @@ class RedisRateWindow:
 
 
 class RedisState:
-    def __init__(self, client: redis.Redis, *, url: str, account: str) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        url: str,
+        account: str,
+        click_ttl: float = 600.0,
+        edit_ttl: float = 600.0,
+        language_ttl: float = 3600.0,
+    ) -> None:
         self.client = client
         self.url = url
-        self.clicks = RedisClickClaims(client)
-        self.edits = RedisMessageEdits(client)
-        self.languages = RedisLanguageCache(client)
+        self.clicks = RedisClickClaims(client, click_ttl)
+        self.edits = RedisMessageEdits(client, edit_ttl)
+        self.languages = RedisLanguageCache(client, language_ttl)
         self._account = account
 
     def rate_window(self, name: str) -> RedisRateWindow:
