@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -70,13 +71,19 @@ def _drop_rejected_bodies(record: logging.LogRecord) -> bool:
 
 
 def build_wsgi(app: App) -> WSGIApp:
-    """One WSGI app: `/slack/events` for commands and clicks, `/healthz` for load balancers."""
+    """One WSGI app: `/slack/events` for commands and clicks, `/healthz` (liveness) and `/readyz` (is the shared
+    state reachable) for load balancers and orchestrators."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
+    services: Services = app._participations_services  # type: ignore[attr-defined]
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
-            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "3")])
-            return [b"ok\n"]
+        path = environ.get("PATH_INFO")
+        if path in {HEALTH_PATH, READY_PATH} and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
+            reason = services.state.ready() if path == READY_PATH else None
+            body = b"ok\n" if reason is None else f"not ready: {reason}\n".encode()
+            status = "200 OK" if reason is None else "503 Service Unavailable"
+            start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
+            return [body]
 
         def start(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
             if status.startswith("401"):

@@ -84,7 +84,8 @@ def check_variables(settings: Settings, mode: Mode) -> list[CheckLine]:
                 )
             )
         elif name == "SLACK_APP_TOKEN":
-            lines.append(CheckLine(True, name, "set (xapp-…); run exactly one `participations-bot socket` process"))
+            several = "several share state through REDIS_URL" if settings.redis_url else "more than one needs REDIS_URL"
+            lines.append(CheckLine(True, name, f"set (xapp-…); one `participations-bot socket` process, or {several}"))
         else:
             lines.append(CheckLine(True, name, "set"))
     return lines
@@ -244,6 +245,46 @@ def check_hubspot(settings: Settings, **client_overrides: Any) -> list[CheckLine
     return [CheckLine(True, part, f"{ok} (the breakdown endpoint answered 200 with {page.total} record(s))")]
 
 
+def check_redis(settings: Settings, *, timeout: float = 3.0) -> list[CheckLine]:
+    """With REDIS_URL: PING and the server's version, or why not and what to do. Never the password."""
+    if not settings.redis_url:
+        return []
+    import redis
+
+    from bot.logging_setup import redact_url
+    from bot.state.redis import connect, describe_failure
+
+    part = "Redis"
+    where = redact_url(settings.redis_url)
+    client = connect(settings.redis_url, timeout=timeout)
+    try:
+        client.ping()
+        info = client.info("server")
+        version = info.get("redis_version", "?") if isinstance(info, dict) else "?"
+    except redis.AuthenticationError as exc:
+        return [
+            CheckLine(
+                False,
+                part,
+                f"{where} refused the credentials ({describe_failure(exc, settings.redis_url)}): put the password "
+                "your Redis provider shows into REDIS_URL (redis://:password@host:port)",
+            )
+        ]
+    except (redis.RedisError, OSError) as exc:
+        return [
+            CheckLine(
+                False,
+                part,
+                f"could not reach {where} ({describe_failure(exc, settings.redis_url)}): check REDIS_URL (TLS hosts "
+                "need rediss://) and that Redis runs; without Redis the bot still answers, but each process keeps "
+                "its own state",
+            )
+        ]
+    finally:
+        client.close()
+    return [CheckLine(True, part, f"version {version} answers at {where}: state is shared between processes")]
+
+
 def _category(error: HubSpotError) -> str:
     return f" {error.category}" if error.category else ""
 
@@ -263,6 +304,7 @@ def run_checks(environ: Mapping[str, str] | None, mode: Mode) -> list[CheckLine]
     if mode == "socket":
         lines += check_socket_token(settings)
     lines += check_hubspot(settings)
+    lines += check_redis(settings)
     return lines
 
 

@@ -1,12 +1,27 @@
-"""HTTP mode under gunicorn: one process, threads for concurrent requests (see README: Run)."""
+"""HTTP mode under gunicorn: threads for concurrent requests, WEB_CONCURRENCY processes with REDIS_URL (README: Run)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
 from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def worker_count(settings: Settings) -> int:
+    """WEB_CONCURRENCY workers when they can share state (REDIS_URL); otherwise one, and say why."""
+    if settings.redis_url:
+        return settings.web_concurrency
+    if settings.web_concurrency > 1:
+        log.warning(
+            "WEB_CONCURRENCY=%d ignored: several workers need REDIS_URL (shared state); running 1 worker",
+            settings.web_concurrency,
+        )
+    return 1
 
 
 class GunicornServer(BaseApplication):  # type: ignore[misc]
@@ -16,7 +31,7 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
         self.settings = settings
         self.options = {
             "bind": f"{host}:{port or settings.port}",
-            "workers": 1,
+            "workers": worker_count(settings),
             "worker_class": "gthread",
             "threads": settings.http_threads,
             "timeout": 30,

@@ -6,14 +6,14 @@ import threading
 import time
 
 from bot.config import Settings
-from bot.hubspot.client import HubSpotClient, RateGovernor
+from bot.hubspot.client import JITTER_ALLOWANCE, HubSpotClient, RateGovernor
 from tests.conftest import VirtualTime
 from tests.fakes import FakeHubSpot, Scripted, participation
 
 
 def test_a_burst_beyond_the_window_is_spread_over_windows_in_arrival_order() -> None:
     clock = VirtualTime(start=0.0)
-    governor = RateGovernor(2, 10.0, clock=clock.clock, sleep=clock.sleep)
+    governor = RateGovernor(2, 10.0, clock=clock.clock, sleep=clock.sleep, jitter_allowance=0)
     sent_at = []
     for _ in range(5):
         assert governor.acquire(deadline=100.0)
@@ -23,7 +23,7 @@ def test_a_burst_beyond_the_window_is_spread_over_windows_in_arrival_order() -> 
 
 def test_a_booking_past_the_deadline_is_refused_at_once_without_waiting() -> None:
     clock = VirtualTime(start=0.0)
-    governor = RateGovernor(1, 10.0, clock=clock.clock, sleep=clock.sleep)
+    governor = RateGovernor(1, 10.0, clock=clock.clock, sleep=clock.sleep, jitter_allowance=0)
     assert governor.acquire(deadline=5.0)
     assert not governor.acquire(deadline=5.0)
     assert clock.sleeps == []
@@ -33,7 +33,7 @@ def test_a_booking_past_the_deadline_is_refused_at_once_without_waiting() -> Non
 
 def test_a_pause_that_arrives_while_waiting_pushes_the_send_back() -> None:
     clock = VirtualTime(start=0.0)
-    governor = RateGovernor(1, 1.0, clock=clock.clock, sleep=clock.sleep)
+    governor = RateGovernor(1, 1.0, clock=clock.clock, sleep=clock.sleep, jitter_allowance=0)
     assert governor.acquire(deadline=100.0)
 
     def sleep_and_hear_a_429(seconds: float) -> None:
@@ -55,7 +55,7 @@ def test_a_pause_longer_than_the_deadline_refuses() -> None:
 
 def test_concurrent_callers_are_served_in_order_and_none_misses_a_reachable_deadline() -> None:
     # 15 callers, 5 per 0.2 s window: the last slots open at 0.4 s, inside everyone's 0.6 s deadline.
-    governor = RateGovernor(5, 0.2)
+    governor = RateGovernor(5, 0.2, jitter_allowance=0)
     start = time.monotonic()
     deadline = start + 0.6
     outcomes: list[bool] = []
@@ -78,7 +78,7 @@ def test_concurrent_callers_are_served_in_order_and_none_misses_a_reachable_dead
 def test_an_earlier_caller_is_not_overtaken_by_later_ones() -> None:
     # One send per 0.1 s. The first waiter can make its deadline only if it gets the next slot; five callers
     # arriving after it must not take that slot from it.
-    governor = RateGovernor(1, 0.1)
+    governor = RateGovernor(1, 0.1, jitter_allowance=0)
     start = time.monotonic()
     assert governor.acquire(start + 1)
     order: list[str] = []
@@ -114,17 +114,17 @@ def test_hubspot_max_lowers_a_cap_set_above_it_and_never_raises_one() -> None:
     assert modest.capacity == 50
     other_window = RateGovernor(90, 10.0)
     other_window.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Interval-Milliseconds": "1000"})
-    assert other_window.pacing() == (10 - other_window.reserve, 1.0)  # 7 per second: under both limits
+    assert other_window.pacing() == (10 - other_window.reserve, 1.0 + JITTER_ALLOWANCE)  # 7 per second: under both
 
 
 def test_without_a_cap_the_bot_follows_what_hubspot_advertises() -> None:
     governor = RateGovernor()
-    assert governor.pacing() == (97, 10.0)  # before any answer: the smallest tier, less the margin
+    assert governor.pacing() == (97, 10.0 + JITTER_ALLOWANCE)  # before any answer: the smallest tier, less the margin
     governor.observe({"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
-    assert governor.pacing() == (184, 10.0)  # Professional: not 90 any more
+    assert governor.capacity == 184  # Professional: not 90 any more
     capped = RateGovernor(60)
     capped.observe({"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
-    assert capped.pacing() == (60, 10.0)  # a token shared with other tools keeps its lower cap
+    assert capped.capacity == 60  # a token shared with other tools keeps its lower cap
 
 
 def test_a_429_without_retry_after_waits_until_the_window_rolls_not_a_whole_window_from_now(

@@ -85,6 +85,9 @@ def settle_proxies(session: requests.Session, url: str) -> None:
 # Before HubSpot has answered once: its smallest tier (Free/Starter), so a first burst cannot overshoot any account.
 DEFAULT_LIMIT = Limit(maximum=100, interval=10.0)
 LIMIT_RECHECK_SECONDS = 1.0  # how often a process re-reads the limit the others learnt
+# Booked send times and HubSpot's arrival times differ by scheduling and network jitter: pace against a window
+# this much longer than HubSpot's, or two requests booked a window apart can arrive just inside one.
+JITTER_ALLOWANCE = 0.1
 
 
 def safety_margin(maximum: int, reserve: int = 3) -> int:
@@ -117,8 +120,10 @@ class RateGovernor:
         sleep: Sleep = time.sleep,
         reserve: int = 3,
         default_limit: Limit = DEFAULT_LIMIT,
+        jitter_allowance: float = JITTER_ALLOWANCE,
     ) -> None:
         self.cap = max(1, cap) if cap is not None else None
+        self.jitter_allowance = jitter_allowance
         self.cap_window = cap_window
         self.reserve = reserve
         self.default_limit = default_limit
@@ -138,12 +143,12 @@ class RateGovernor:
         limit = self._limit()
         if limit is None:
             if self.cap is not None and abs(self.cap_window - self.default_limit.interval) > 0.001:
-                return self.cap, self.cap_window
+                return self.cap, self.cap_window + self.jitter_allowance
             limit = self.default_limit
         capacity = max(1, limit.maximum - safety_margin(limit.maximum, self.reserve))
         if self.cap is not None:
             capacity = min(capacity, max(1, math.floor(self.cap * limit.interval / self.cap_window)))
-        return capacity, limit.interval
+        return capacity, limit.interval + self.jitter_allowance
 
     def _limit(self) -> Limit | None:
         now = self._clock()
