@@ -109,10 +109,6 @@ class State(Protocol):
         """None when the store answers, else a short reason (for /readyz)."""
         ...
 
-    def describe(self) -> str:
-        """Where state lives, for a log line (never a secret)."""
-        ...
-
 
 def edits_in_order(raw: Iterator[Edit] | list[Edit]) -> list[Edit]:
     """Each edit once, in the order first seen."""

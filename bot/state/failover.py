@@ -205,9 +205,6 @@ class FailoverState:
     def ready(self) -> str | None:
         return self.redis.ready()
 
-    def describe(self) -> str:
-        return self.redis.describe() + (" (unreachable: using memory until it answers)" if self.breaker.down else "")
-
     def check_at_start(self) -> None:
         """Say at boot whether Redis answers; the bot starts either way."""
         reason = self.redis.ready()

@@ -206,6 +206,3 @@ class MemoryState:
 
     def ready(self) -> str | None:
         return None
-
-    def describe(self) -> str:
-        return "in this process's memory (one process; set REDIS_URL to share state between processes)"
