@@ -6,6 +6,7 @@ processes), so the contract tests also show that Redis is shared.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -46,6 +47,27 @@ def pair(kind: str, url: str, pick: Callable[[Any], T], **ttls: Any) -> tuple[T,
 @pytest.fixture(params=KINDS)
 def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+def all_at_once(count: int, call: Callable[[int], T]) -> list[T]:
+    """`call(i)` for i in range(count), from `count` threads released together; the results, in finishing order."""
+    results: list[T] = []
+    lock = threading.Lock()
+    start = threading.Barrier(count)
+
+    def run(index: int) -> None:
+        start.wait(5)
+        result = call(index)
+        with lock:
+            results.append(result)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(results) == count
+    return results
 
 
 def namespaced_keys_all_expire(url: str) -> list[str]:

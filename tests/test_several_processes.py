@@ -19,7 +19,7 @@ from bot.blocks import NEXT_ACTION_ID
 from bot.views_summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID
 from tests.conftest import SIGNING_SECRET
 from tests.fakes import FakeHubSpot, FakeSlack, SlackSender, all_text, find_button, participation
-from tests.flows import button_ids
+from tests.flows import button_ids, replacements
 from tests.redis_server import RedisServer
 from tests.test_serve import serve
 
@@ -115,16 +115,8 @@ def test_clicks_are_exact_across_two_processes(
     other_ts = "1790000009.000100"
     names = click_together([(one, page, SUMMARY_ACTION_ID, other_ts), (two, page, EXPORT_ACTION_ID, other_ts)])
 
-    def replacements() -> list[dict[str, Any]]:
-        with fake_slack.lock:
-            return [
-                p.body
-                for p in fake_slack.posts
-                if p.kind == "response_url" and p.name in names and p.body.get("replace_original") is True
-            ]
-
-    fake_slack.wait_for(lambda: len(replacements()) == 2, timeout=20)
-    final = replacements()[-1]  # the message as Slack shows it now
+    fake_slack.wait_for(lambda: len(replacements(fake_slack, names)) == 2, timeout=20)
+    final = replacements(fake_slack, names)[-1]  # the message as Slack shows it now
     assert button_ids(final) == [NEXT_ACTION_ID]
     text = all_text(final)
     assert "The summary is in the thread" in text and "The CSV export is in the thread" in text

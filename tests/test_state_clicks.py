@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 from bot.state.memory import MemoryClickClaims
-from tests.state_impls import kind, namespaced_keys_all_expire, pair
+from tests.state_impls import all_at_once, kind, namespaced_keys_all_expire, pair
 
 __all__ = ["kind"]
 
@@ -31,21 +30,7 @@ def test_a_claim_expires(kind: str, redis_url: str) -> None:
 
 def test_of_many_simultaneous_claims_exactly_one_wins(kind: str, redis_url: str) -> None:
     here, there = pair(kind, redis_url, lambda state: state.clicks)
-    wins: list[bool] = []
-    lock = threading.Lock()
-    start = threading.Barrier(16)
-
-    def click(store: object) -> None:
-        start.wait(5)
-        won = store.claim("same")  # type: ignore[attr-defined]
-        with lock:
-            wins.append(won)
-
-    threads = [threading.Thread(target=click, args=(here if i % 2 else there,)) for i in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
+    wins = all_at_once(16, lambda i: (here if i % 2 else there).claim("same"))
     assert sorted(wins) == [False] * 15 + [True]
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 from bot.state import Limit
-from tests.state_impls import kind, namespaced_keys_all_expire, pair
+from tests.state_impls import all_at_once, kind, namespaced_keys_all_expire, pair
 
 __all__ = ["kind"]
 
@@ -31,22 +30,9 @@ def test_a_booking_past_max_wait_is_refused_and_takes_nothing(kind: str, redis_u
 
 def test_bookings_are_first_come_first_served_and_never_overfill(kind: str, redis_url: str) -> None:
     here, there = pair(kind, redis_url, lambda state: state.rate_window("breakdown"))
-    waits: list[float] = []
-    lock = threading.Lock()
-    start = threading.Barrier(30)
-
-    def book(store: object) -> None:
-        start.wait(5)
-        wait = store.book(10, 1.0, 5.0)  # type: ignore[attr-defined]
-        assert wait is not None
-        with lock:
-            waits.append(wait)
-
-    threads = [threading.Thread(target=book, args=(here if i % 2 else there,)) for i in range(30)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
+    booked = all_at_once(30, lambda i: (here if i % 2 else there).book(10, 1.0, 5.0))
+    waits = [wait for wait in booked if wait is not None]
+    assert len(waits) == 30
     assert sum(wait < 0.5 for wait in waits) == 10
     assert sum(0.5 <= wait < 1.5 for wait in waits) == 10
     assert sum(1.5 <= wait < 2.5 for wait in waits) == 10
