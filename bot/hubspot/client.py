@@ -90,9 +90,10 @@ LIMIT_RECHECK_SECONDS = 1.0  # how often a process re-reads the limit the others
 JITTER_ALLOWANCE = 0.1
 
 
-def safety_margin(maximum: int, reserve: int = 3) -> int:
-    """Requests kept back from HubSpot's own maximum: clocks and in-flight requests are never perfectly aligned."""
-    return max(reserve, math.ceil(maximum * 0.03))
+def safety_margin(maximum: int) -> int:
+    """Requests kept back from HubSpot's own maximum (3 %, at least one): other tools' stray requests and requests
+    still in flight when the window is read."""
+    return max(1, math.ceil(maximum * 0.03))
 
 
 class RateGovernor:
@@ -139,16 +140,20 @@ class RateGovernor:
         return self.pacing()[0]
 
     def pacing(self) -> tuple[int, float]:
-        """(requests, per seconds) this governor books against now."""
-        limit = self._limit()
-        if limit is None:
-            if self.cap is not None and abs(self.cap_window - self.default_limit.interval) > 0.001:
-                return self.cap, self.cap_window + self.jitter_allowance
-            limit = self.default_limit
-        capacity = max(1, limit.maximum - safety_margin(limit.maximum, self.reserve))
+        """(requests, per seconds) this governor books against now.
+
+        When the cap and HubSpot's limit have different windows, the shorter window is used and both are scaled
+        into it: a rate moved to a shorter window only gets stricter (5 per second never becomes 50 per 10 s).
+        """
+        limit = self._limit() or self.default_limit
+        capacity = max(1, limit.maximum - safety_margin(limit.maximum))
+        window = limit.interval
         if self.cap is not None:
-            capacity = min(capacity, max(1, math.floor(self.cap * limit.interval / self.cap_window)))
-        return capacity, limit.interval + self.jitter_allowance
+            window = min(window, self.cap_window)
+            capacity = min(
+                math.floor(capacity * window / limit.interval), math.floor(self.cap * window / self.cap_window)
+            )
+        return max(1, capacity), window + self.jitter_allowance
 
     def _limit(self) -> Limit | None:
         now = self._clock()
