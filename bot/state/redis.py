@@ -184,7 +184,8 @@ _ROLLS = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
-local oldest = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - interval), now, 'WITHSCORES', 'LIMIT', 0, 1)
+local after = string.format('(%.0f', now - interval)  -- exclusive; no exponent notation, whole microseconds
+local oldest = redis.call('ZRANGEBYSCORE', KEYS[1], after, now, 'WITHSCORES', 'LIMIT', 0, 1)
 if oldest[2] then return tonumber(oldest[2]) + interval - now end
 return -1
 """
