@@ -18,10 +18,12 @@ import requests
 from bot.blocks import NEXT_ACTION_ID
 from bot.views_summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID
 from tests.conftest import SIGNING_SECRET
-from tests.fakes import FakeHubSpot, FakeSlack, SlackSender, all_text, find_button, participation
+from tests.fake_socket_mode import FakeSocketMode
+from tests.fakes import FakeHubSpot, FakeSlack, SlackSender, all_text, command_fields, find_button, participation
 from tests.flows import button_ids, replacements
 from tests.redis_server import RedisServer
 from tests.test_serve import serve
+from tests.test_socket_mode import APP_TOKEN, block_actions, bot_env, start_bot, stop
 
 EMAIL = "jane@example.com"
 SMALL = {"LISTENER_WORKERS": "8", "HTTP_THREADS": "8"}  # keep two processes light on a shared CI machine
@@ -227,3 +229,34 @@ def test_serve_runs_web_concurrency_workers_only_with_redis(
     assert alone_log.count("Booting worker") == 1, alone_log
     assert alone_log.count("several workers need REDIS_URL") == 1
     assert "several workers need REDIS_URL" not in shared_log
+
+
+def test_two_socket_mode_processes_share_clicks(
+    redis_url: str, fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """Slack spreads one app's payloads over its Socket Mode connections: a double click can reach two processes."""
+    fake_hubspot.add_contact([participation(i) for i in range(12)], EMAIL)
+    socket_mode = FakeSocketMode().start()
+    fake_slack.app_token = APP_TOKEN
+    fake_slack.socket_url = socket_mode.url
+    env = bot_env(fake_hubspot, fake_slack, REDIS_URL=redis_url, **SMALL)
+    processes = [start_bot(env, tmp_path / f"socket-{i}.log", tmp_path) for i in range(2)]
+    try:
+        socket_mode.wait_for(lambda: len(socket_mode.clients) == 2, 20, "two Socket Mode connections")
+        socket_mode.push_slash_command(command_fields(EMAIL, fake_slack.response_url("first")))
+        page = fake_slack.wait_for(lambda: fake_slack.responses("first"), timeout=10)[0]
+        button = find_button(page["blocks"])
+        assert button is not None
+        clicks = [
+            socket_mode.push_interactive(block_actions(button, page, fake_slack.response_url(f"click{i}")), i)
+            for i in range(2)
+        ]
+        for click in clicks:
+            assert socket_mode.wait_for_ack(click, timeout=3).seconds < 1.0
+        fake_slack.wait_for(lambda: fake_slack.responses("click0") and fake_slack.responses("click1"), timeout=10)
+        time.sleep(0.3)  # a second post, if any, would be on its way
+        assert len(fake_slack.api_calls("chat.postMessage")) == 1
+    finally:
+        for process in processes:
+            stop(process)
+        socket_mode.stop()
