@@ -662,6 +662,48 @@ class SlackSender:
         )
         return self.post(urlencode({"payload": json.dumps(payload)}), **kwargs), name
 
+    def shortcut(
+        self, message: dict[str, Any] | None, *, response_name: str | None = None, **kwargs: Any
+    ) -> tuple[requests.Response, str]:
+        """A message shortcut used on `message`; `kwargs`: those of `message_action_payload`, then of `post`."""
+        name = response_name or uuid.uuid4().hex[:8]
+        fields = {k: kwargs.pop(k) for k in list(kwargs) if k in _SHORTCUT_FIELDS}
+        payload = message_action_payload(message, response_url=self.fake_slack.response_url(name), **fields)
+        return self.post(urlencode({"payload": json.dumps(payload)}), **kwargs), name
+
+
+_SHORTCUT_FIELDS = frozenset({"user", "channel", "team", "callback_id"})
+
+
+def message_action_payload(
+    message: dict[str, Any] | None,
+    *,
+    response_url: str,
+    user: str = "U1",
+    channel: str = "C1",
+    team: str = "T1",
+    callback_id: str = "participations_lookup",
+) -> dict[str, Any]:
+    """A message shortcut as Slack sends it: the whole message (`text`, `user`, `ts`, `thread_ts` for a reply,
+    `blocks` when it has them) and a response_url that answers ephemerally in the channel."""
+    payload: dict[str, Any] = {
+        "type": "message_action",
+        "token": "deprecated",
+        "action_ts": "1790000003.000300",
+        "team": {"id": team, "domain": "acme"},
+        "user": {"id": user, "username": "someone", "name": "someone", "team_id": team},
+        "channel": {"id": channel, "name": "leads"},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": "1.2.3",
+        "response_url": response_url,
+    }
+    if message is not None:
+        payload["message_ts"] = message.get("ts")
+        payload["message"] = {"type": "message", "user": "U9", **message}
+    return payload
+
 
 def command_fields(
     text: str, response_url: str, *, user: str = "U1", channel: str = "C1", team: str = "T1"
@@ -747,6 +789,15 @@ def find_button(blocks: Iterable[dict[str, Any]], action_id: str = "participatio
                 if element.get("action_id") == action_id:
                     return dict(element)
     return None
+
+
+def choice_buttons(blocks: Iterable[dict[str, Any]], action_id: str = "participations_choose") -> list[dict[str, Any]]:
+    """The buttons beside sections (accessories) with `action_id`, in order: a choice among contacts."""
+    return [
+        dict(block["accessory"])
+        for block in blocks
+        if isinstance(block.get("accessory"), dict) and block["accessory"].get("action_id") == action_id
+    ]
 
 
 def all_text(message: dict[str, Any]) -> str:

@@ -265,7 +265,7 @@ def test_no_participations_is_the_bots_empty_message(capsys: pytest.CaptureFixtu
     ("args", "code", "message"),
     [
         (["--sample", "nobody@example.com"], 1, "No HubSpot contact found for nobody@example.com."),
-        (["--sample", "not-an-email"], 2, "`not-an-email` is not an email address or a HubSpot contact id."),
+        (["--sample", "not-an-email@"], 2, "`not-an-email@` is not an email address or a HubSpot contact id"),
         (["--sample", "101", "maybe"], 2, "I don't know the state `maybe`."),
         (["--sample", "101", "--after", "garbage"], 1, "HubSpot rejected the request: Invalid paging cursor"),
         (["jane@example.com"], 2, "HUBSPOT_ACCESS_TOKEN is not set"),
