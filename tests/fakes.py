@@ -182,6 +182,13 @@ def participation(
     }
 
 
+def _window_full(sent: deque[float], limit: int, window: float, now: float) -> bool:
+    """Forget sends older than `window`; True when `limit` sends remain inside it (the next one gets a 429)."""
+    while sent and sent[0] <= now - window:
+        sent.popleft()
+    return len(sent) >= limit
+
+
 class FakeHubSpot(_Base):
     """Serves the breakdown endpoint from an in-memory data set, with opaque cursors and fault injection."""
 
@@ -252,9 +259,7 @@ class FakeHubSpot(_Base):
             if self.search_limit is not None:
                 limit, window = self.search_limit
                 now = self.search_clock()
-                while self._searched and self._searched[0] <= now - window:
-                    self._searched.popleft()
-                if len(self._searched) >= limit:
+                if _window_full(self._searched, limit, window, now):
                     self.search_limited_count += 1
                     # No rate-limit headers on search: HubSpot's SDKs recognise it by this message.
                     return Scripted(
@@ -311,9 +316,7 @@ class FakeHubSpot(_Base):
             if self.rate_limit is not None:
                 limit, window = self.rate_limit
                 now = time.monotonic()
-                while self._sent and self._sent[0] <= now - window:
-                    self._sent.popleft()
-                if len(self._sent) >= limit:
+                if _window_full(self._sent, limit, window, now):
                     self.rate_limited_count += 1
                     return Scripted(
                         429,

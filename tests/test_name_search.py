@@ -167,7 +167,7 @@ def test_a_match_without_participations_says_so(
 ) -> None:
     message = run_command(bot, fake_slack, "Nobody Yet")
     assert message["response_type"] == "ephemeral"
-    assert "No participations found" in all_text(message)
+    assert "No participations found for Nobody Yet." in all_text(message)  # as the user knows them, not "204"
 
 
 def test_missing_search_scope_is_explained_and_emails_still_work(

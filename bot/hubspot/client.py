@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import requests
@@ -272,12 +272,7 @@ class HubSpotClient:
         if after:
             params["after"] = after
         body, correlation_id = self._get_json(self.breakdown_url(identifier), params)
-        try:
-            return parse_page(body)
-        except MalformedResponse as exc:
-            raise UnexpectedResponse(
-                f"HubSpot sent an unexpected response: {exc}", status=200, correlation_id=correlation_id
-            ) from None
+        return _parsed(parse_page, body, correlation_id)
 
     def search_contacts(self, query: str, *, limit: int = 5) -> SearchResult:
         """CRM search by text (names, email, company… by word prefix): how many matched, and the first `limit`.
@@ -298,12 +293,7 @@ class HubSpotClient:
             if SEARCH_SCOPE not in exc.required_scopes:  # HubSpot did not say: it is the search scope
                 exc.required_scopes = (SEARCH_SCOPE,)
             raise
-        try:
-            return parse_search(answer)
-        except MalformedResponse as exc:
-            raise UnexpectedResponse(
-                f"HubSpot sent an unexpected response: {exc}", status=200, correlation_id=correlation_id
-            ) from None
+        return _parsed(parse_search, answer, correlation_id)
 
     def iter_participations(
         self, identifier: str, *, state: State | None = None, cap: int = 1000
@@ -454,6 +444,19 @@ class HubSpotClient:
         if governor is not self.governor:  # search's 429 ("secondly limit") has no headers: its window is known
             return max(MIN_RATE_LIMIT_WAIT, governor.until_window_rolls(governor.window))
         return float(self._retry.rate_limit_fallback_wait * 2.0 ** (attempt - 1))
+
+
+Parsed = TypeVar("Parsed")
+
+
+def _parsed(parse: Callable[[Any], Parsed], body: Any, correlation_id: str | None) -> Parsed:
+    """A 200 body in our models; a shape we cannot read is UnexpectedResponse, traceable by its correlation id."""
+    try:
+        return parse(body)
+    except MalformedResponse as exc:
+        raise UnexpectedResponse(
+            f"HubSpot sent an unexpected response: {exc}", status=200, correlation_id=correlation_id
+        ) from None
 
 
 def _retryable(error: HubSpotError) -> bool:

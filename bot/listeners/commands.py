@@ -72,10 +72,14 @@ def handle_command(body: dict[str, Any], services: Services) -> None:
 
 
 def answer_command(
-    request: CommandRequest, services: Services, language: Callable[[], str], response_url: str | None
+    request: CommandRequest,
+    services: Services,
+    language: Callable[[], str],
+    response_url: str | None,
+    who: str | None = None,
 ) -> str:
     """`language` is still being looked up: it is asked for only once HubSpot has answered."""
-    message, found = first_answer(request, services, language)
+    message, found = first_answer(request, services, language, who)
     if not found:
         services.responder.post(response_url, {**message, **EPHEMERAL})
         return "empty"
@@ -85,18 +89,21 @@ def answer_command(
     return "ok" if delivered else "post_failed"
 
 
-def first_answer(request: CommandRequest, services: Services, language: Callable[[], str]) -> tuple[Message, bool]:
+def first_answer(
+    request: CommandRequest, services: Services, language: Callable[[], str], who: str | None = None
+) -> tuple[Message, bool]:
     """(the first page — or the summary — with its buttons, True), or (the "no participations" notice, False).
 
-    The same answer whichever way the contact was found: typed, chosen among namesakes, or taken from a message.
+    The same answer whichever way the contact was found: typed, chosen among namesakes, or taken from a message
+    (`who` names it in the notice when it was found by name).
     """
     query = request.query
     if request.action == "summary":
-        return summary_answer(ContactQuery(query.identifier, query.state), services, language)
+        return summary_answer(ContactQuery(query.identifier, query.state), services, language, who)
     page = services.hubspot.breakdown(query.identifier, state=query.state, limit=query.limit)
     tr = Translator(language())
     if not page.results:
-        return render_empty(query, tr), False
+        return render_empty(query, tr, who), False
     contact = page.contact
     message = render_page(
         page,

@@ -51,9 +51,10 @@ def answer_name_search(
         services.responder.post(response_url, {"text": tr("search.no_match", name=escape(request.name)), **EPHEMERAL})
         return "no_match", None
     if len(result.matches) == 1 and result.total <= 1:  # the one contact: answer as for its email
-        contact_id = result.matches[0].contact_id
-        chosen = CommandRequest(PageQuery(contact_id, request.state, request.limit), request.action)
-        return answer_command(chosen, services, language, response_url), contact_id
+        match = result.matches[0]
+        chosen = CommandRequest(PageQuery(match.contact_id, request.state, request.limit), request.action)
+        who = ContactOption.from_match(match).label
+        return answer_command(chosen, services, language, response_url, who), match.contact_id
     options = [ContactOption.from_match(match) for match in result.matches]
     shown = len(options[:MAX_CHOICES])
     name = escape(request.name)
@@ -75,11 +76,11 @@ def deliver_choice(click: Click, choice: Choice, services: Services) -> None:
     """Post the chosen contact's answer, then turn the choice message into "Chosen: …"."""
     request = CommandRequest(choice.query, choice.action)
     if choice.root is None:  # a name typed in the channel: answer as the command would
-        outcome = answer_command(request, services, click.language, click.response_url)
+        outcome = answer_command(request, services, click.language, click.response_url, choice.label or None)
         if outcome == "post_failed":
             raise ClickFailed("post_failed")
     else:  # a message shortcut's choice: into that message's thread
-        message, found = first_answer(request, services, click.language)
+        message, found = first_answer(request, services, click.language, choice.label or None)
         if not found:
             services.responder.post(click.response_url, {**message, **EPHEMERAL})
         elif click.channel is None:

@@ -17,7 +17,7 @@ from slack_sdk.web import WebClient
 
 from bot.listeners.clicks import ClickFailed
 from bot.listeners.commands import first_answer
-from bot.listeners.common import EPHEMERAL, ack_then, failure_notice, shown_reference
+from bot.listeners.common import EPHEMERAL, ack_then, report_failure
 from bot.listeners.threads import post_in_message_thread
 from bot.messages import Translator
 from bot.parsing import MAX_CHOICES, Choice, CommandRequest, PageQuery, emails_in_message
@@ -93,9 +93,7 @@ def handle_shortcut(body: dict[str, Any], client: WebClient, services: Services)
         if failed.notice is not None:
             services.responder.post(response_url, failed.notice)
     except Exception as exc:
-        message, outcome = failure_notice(exc, Translator(language()), identifier, reference)
-        reference = shown_reference(exc, reference)
-        services.responder.post(response_url, message)
+        outcome, reference = report_failure(services, response_url, exc, Translator(language()), identifier, reference)
     finally:
         services.audit(
             "shortcut",

@@ -56,10 +56,12 @@ def deliver_summary(click: Click, query: ContactQuery, gathered: Gathered, servi
     retire(click, services, SUMMARY_ACTION_ID, click.tr("summary.posted_in_thread"), "summary")
 
 
-def summary_answer(query: ContactQuery, services: Services, language: Callable[[], str]) -> tuple[Message, bool]:
+def summary_answer(
+    query: ContactQuery, services: Services, language: Callable[[], str], who: str | None = None
+) -> tuple[Message, bool]:
     """(the summary with its Export CSV button, True), or (the "no participations" notice, False)."""
     gathered = fetch_all(services, query)
     tr = Translator(language())
     if not gathered.records:
-        return render_empty(PageQuery(identifier=query.identifier, state=query.state), tr), False
+        return render_empty(PageQuery(identifier=query.identifier, state=query.state), tr, who), False
     return summary_message(gathered, query, services, tr, with_export=True), True
