@@ -346,11 +346,12 @@ def decode_choice(value: str | None) -> Choice:
 # -- email addresses in a message ----------------------------------------------------------------------------
 
 _MAILTO_LINK = re.compile(r"<mailto:([^|>\s]+)(?:\|[^>]*)?>", re.IGNORECASE)
-# An address in running text: what is left of the punctuation around it ("(jane@x.com)," or "<jane@x.com>.").
-_EMAIL_IN_TEXT = re.compile(
-    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9_%+-][A-Za-z0-9._%+'-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
-    r"(?![A-Za-z0-9-]*@)"
-)
+# Running text is cut into words at spaces and the punctuation that surrounds addresses in prose and markup;
+# a word that is an address once its edges are trimmed counts. (A search through the whole text could backtrack
+# quadratically on a crafted message; words keep it linear.)
+_WORD_BREAKS = re.compile(r"[\s<>()\[\]{},;:\"!?|*`]+")
+_WORD_EDGES = ".'’_~"
+_ADDRESS = re.compile(r"[A-Za-z0-9_%+-][A-Za-z0-9._%+'-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 MAX_SCANNED_TEXT = 40_000  # a message holds at most ~40k characters; blocks are walked up to this much text
 
 
@@ -396,7 +397,8 @@ def _emails_in_text(text: str) -> list[str]:
 
 def _plain_emails(text: str) -> list[str]:
     unescaped = text.replace("&lt;", " ").replace("&gt;", " ").replace("&amp;", " ")
-    return [match.group(0).strip(".") for match in _EMAIL_IN_TEXT.finditer(unescaped)]
+    words = (word.strip(_WORD_EDGES) for word in _WORD_BREAKS.split(unescaped) if "@" in word)
+    return [word for word in words if len(word) <= MAX_IDENTIFIER_LENGTH and _ADDRESS.fullmatch(word)]
 
 
 def _collect_block_texts(node: Any, texts: list[str], depth: int) -> None:
