@@ -32,7 +32,11 @@ def register(app: App, services: Services) -> None:
         claim_key=lambda click, _choice: (click.channel, click.message_ts, CHOOSE_ACTION_ID),
         already_key="choice.already",
         work=lambda click, choice: deliver_choice(click, choice, services),
-        describe=lambda choice: (choice.identifier, choice.state.value if choice.state else None, None),
+        describe=lambda choice: (
+            choice.identifier,
+            choice.state.value if choice.state else None,
+            1 if choice.action == "page" else None,
+        ),
     )
     app.action(CHOOSE_ACTION_ID)(ack_then(services, lambda body, client: button.run(body, client, services)))
 
