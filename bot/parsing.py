@@ -357,13 +357,15 @@ MAX_SCANNED_TEXT = 40_000  # a message holds at most ~40k characters; blocks are
 
 def emails_in_message(message: Any) -> list[str]:
     """Every distinct email address a Slack message mentions, in order of appearance (case-insensitively
-    distinct): in `text` (plain or as `<mailto:…|…>` links) and in its blocks (rich_text `link` elements with a
-    `mailto:` url, and any text). Each one passes `clean_identifier`, like a typed one."""
+    distinct): in `text` (plain or as `<mailto:…|…>` links), in its blocks (rich_text `link` elements with a
+    `mailto:` url, and any text) and in legacy attachments (text, fields). Each one passes `clean_identifier`, like
+    a typed one."""
     texts: list[str] = []
     if isinstance(message, dict):
         if isinstance(message.get("text"), str):
             texts.append(message["text"])
         _collect_block_texts(message.get("blocks"), texts, depth=0)
+        _collect_block_texts(message.get("attachments"), texts, depth=0)  # lead alerts and form notifications
     found: list[str] = []
     seen: set[str] = set()
     budget = MAX_SCANNED_TEXT
@@ -401,6 +403,10 @@ def _plain_emails(text: str) -> list[str]:
     return [word for word in words if len(word) <= MAX_IDENTIFIER_LENGTH and _ADDRESS.fullmatch(word)]
 
 
+# Where a block or a legacy attachment keeps what a reader sees (attachment fields hold theirs in `value`).
+_TEXT_KEYS = frozenset({"text", "value", "title", "pretext", "fallback"})
+
+
 def _collect_block_texts(node: Any, texts: list[str], depth: int) -> None:
     if depth > 12:  # rich_text nests a few levels; anything deeper is not a message Slack sent
         return
@@ -411,9 +417,7 @@ def _collect_block_texts(node: Any, texts: list[str], depth: int) -> None:
         url = node.get("url")
         if isinstance(url, str) and url.lower().startswith("mailto:"):
             texts.append(f"<{url}>")
-        text = node.get("text")
-        if isinstance(text, str):
-            texts.append(text)
+        texts.extend(value for key, value in node.items() if key in _TEXT_KEYS and isinstance(value, str))
         for key, value in node.items():
             if key != "url" and isinstance(value, (list, dict)):
                 _collect_block_texts(value, texts, depth + 1)

@@ -185,6 +185,24 @@ def test_emails_are_found_in_text_links_and_blocks_once_each() -> None:
     assert emails_in_message(message) == ["Jane@Example.com", "bob@x.io", "c.d@e.co", "zed@q.org", "ann+1@b.com.br"]
 
 
+def test_emails_in_legacy_attachments_are_found() -> None:
+    """Form notifications and lead alerts from other apps often still use attachments with fields."""
+    message = {
+        "text": "",
+        "attachments": [
+            {
+                "fallback": "New form submission",
+                "pretext": "Contact us form",
+                "fields": [
+                    {"title": "Name", "value": "Ana"},
+                    {"title": "Email", "value": "<mailto:ana@x.com|ana@x.com>"},
+                ],
+            }
+        ],
+    }
+    assert emails_in_message(message) == ["ana@x.com"]
+
+
 @pytest.mark.parametrize(
     "message",
     [{}, {"text": "no address here, just @here and <@U123> and x@y"}, {"blocks": "junk"}, None, {"text": 5}],
