@@ -46,10 +46,11 @@ def handle_command(body: dict[str, Any], services: Services) -> None:
             return
         page = 1 if request.action == "page" else None
         if isinstance(request, NameSearch):
-            from bot.listeners.lookup import answer_name_search
+            from bot.listeners.lookup import answer_name_search  # lookup builds on this module: no import cycle
 
             state = request.state.value if request.state else None
             outcome, identifier = answer_name_search(request, services, language, response_url)
+            page = page if identifier else None  # a choice or a refusal shows no page
             return
         identifier = request.query.identifier
         state = request.query.state.value if request.query.state else None
