@@ -217,8 +217,9 @@ def render_page(
     return {"text": truncate(fallback, MAX_FALLBACK_TEXT), "blocks": blocks}
 
 
-def render_empty(query: PageQuery, tr: Translator) -> Message:
-    identifier = escape(query.identifier)
+def render_empty(query: PageQuery, tr: Translator, who: str | None = None) -> Message:
+    """`who`: how the user knows the contact when that is not what was looked up (a name they searched for)."""
+    identifier = escape(who or query.identifier)
     if query.state is not None:
         text = tr("page.empty_state", state=tr.state(query.state.value), identifier=identifier)
     else:

@@ -68,6 +68,12 @@ class Settings:
             path = f"/marketing/marketing-events/{version}/participations/contacts/"
         return base + path
 
+    @property
+    def hubspot_search_url(self) -> str:
+        """CRM contact search (finding a contact by name); v3 whatever HUBSPOT_API_VERSION says, which is about the
+        marketing-events API only."""
+        return self.hubspot_api_base.rstrip("/") + "/crm/v3/objects/contacts/search"
+
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 

@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import requests
@@ -23,6 +23,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 
 from bot.hubspot.errors import (
+    SEARCH_SCOPE,
     AuthenticationFailed,
     BadRequest,
     ContactNotFound,
@@ -34,7 +35,15 @@ from bot.hubspot.errors import (
     UnexpectedResponse,
     required_scopes_from,
 )
-from bot.hubspot.models import BreakdownPage, MalformedResponse, Participation, State, parse_page
+from bot.hubspot.models import (
+    BreakdownPage,
+    MalformedResponse,
+    Participation,
+    SearchResult,
+    State,
+    parse_page,
+    parse_search,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +51,10 @@ MAX_LIMIT = 100
 RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 MIN_RATE_LIMIT_WAIT = 0.2  # never retry a 429 sooner than this
 MAX_BODY_BYTES = 8 * 1024 * 1024
+# HubSpot allows 5 CRM search requests per second per account, and sends no rate-limit headers with them.
+SEARCH_REQUESTS_PER_SECOND = 5
+SEARCH_PROPERTIES = ("email", "firstname", "lastname", "company")
+MAX_SEARCH_QUERY = 100
 
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
@@ -193,6 +206,8 @@ class HubSpotClient:
         clock: Clock = time.monotonic,
         jitter: Callable[[], float] = random.random,
         session: requests.Session | None = None,
+        search_url: str | None = None,
+        search_governor: RateGovernor | None = None,
     ) -> None:
         self._url_prefix = url_prefix if url_prefix.endswith("/") else url_prefix + "/"
         self._connect_timeout = connect_timeout
@@ -203,6 +218,11 @@ class HubSpotClient:
         self._jitter = jitter
         self._slots = threading.BoundedSemaphore(max_concurrency)
         self.governor = RateGovernor(requests_per_10s, clock=clock, sleep=sleep)
+        # Search has its own window (5 per second): a burst of name searches never delays a breakdown lookup.
+        self.search_governor = search_governor or RateGovernor(
+            SEARCH_REQUESTS_PER_SECOND, window_seconds=1.0, clock=clock, sleep=sleep, reserve=0
+        )
+        self._search_url = search_url
         self.session = session or requests.Session()
         settle_proxies(self.session, self._url_prefix)
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_concurrency, max_retries=0)
@@ -220,6 +240,7 @@ class HubSpotClient:
     def from_settings(cls, settings: Any, **overrides: Any) -> HubSpotClient:
         options: dict[str, Any] = {
             "url_prefix": settings.hubspot_breakdown_url_prefix,
+            "search_url": settings.hubspot_search_url,
             "access_token": settings.hubspot_access_token,
             "connect_timeout": settings.hubspot_connect_timeout,
             "read_timeout": settings.hubspot_read_timeout,
@@ -251,12 +272,28 @@ class HubSpotClient:
         if after:
             params["after"] = after
         body, correlation_id = self._get_json(self.breakdown_url(identifier), params)
+        return _parsed(parse_page, body, correlation_id)
+
+    def search_contacts(self, query: str, *, limit: int = 5) -> SearchResult:
+        """CRM search by text (names, email, company… by word prefix): how many matched, and the first `limit`.
+
+        Needs the optional scope `crm.objects.contacts.read`; without it HubSpot answers 403, raised as MissingScopes
+        naming that scope (lookups by email or id do not need it and keep working).
+        """
+        if not self._search_url:
+            raise UnexpectedResponse("contact search is not configured")
+        body = {
+            "query": query[:MAX_SEARCH_QUERY],
+            "properties": list(SEARCH_PROPERTIES),
+            "limit": max(1, min(MAX_LIMIT, limit)),
+        }
         try:
-            return parse_page(body)
-        except MalformedResponse as exc:
-            raise UnexpectedResponse(
-                f"HubSpot sent an unexpected response: {exc}", status=200, correlation_id=correlation_id
-            ) from None
+            answer, correlation_id = self._request_json(self._search_url, json_body=body, governor=self.search_governor)
+        except MissingScopes as exc:
+            if SEARCH_SCOPE not in exc.required_scopes:  # HubSpot did not say: it is the search scope
+                exc.required_scopes = (SEARCH_SCOPE,)
+            raise
+        return _parsed(parse_search, answer, correlation_id)
 
     def iter_participations(
         self, identifier: str, *, state: State | None = None, cap: int = 1000
@@ -277,11 +314,24 @@ class HubSpotClient:
 
     def _get_json(self, url: str, params: Mapping[str, str | int]) -> tuple[Any, str | None]:
         """(parsed 200 body, HubSpot's correlation id header) — the id lets a later shape error be traced."""
+        return self._request_json(url, params=params)
+
+    def _request_json(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+        governor: RateGovernor | None = None,
+    ) -> tuple[Any, str | None]:
+        """A GET (or a POST of `json_body`) paced by `governor` (the breakdown window unless told otherwise)."""
         deadline = self._clock() + self._retry.budget_seconds
         if not self._slots.acquire(timeout=max(0.0, deadline - self._clock())):
             raise Unavailable("the bot is busy with other HubSpot lookups")
         try:
-            return self._get_json_with_retries(url, params, deadline)
+            return self._get_json_with_retries(
+                url, params or {}, deadline, json_body=json_body, governor=governor or self.governor
+            )
         finally:
             self._slots.release()
 
@@ -290,20 +340,29 @@ class HubSpotClient:
         return ceiling * (0.5 + float(self._jitter()) / 2)
 
     def _get_json_with_retries(
-        self, url: str, params: Mapping[str, str | int], deadline: float
+        self,
+        url: str,
+        params: Mapping[str, str | int],
+        deadline: float,
+        *,
+        json_body: Mapping[str, Any] | None = None,
+        governor: RateGovernor | None = None,
     ) -> tuple[Any, str | None]:
+        governor = governor or self.governor
         attempt = 0
         while True:
             attempt += 1
-            if not self.governor.acquire(deadline):
+            if not governor.acquire(deadline):
                 raise RateLimited("waiting for HubSpot's rate limit would take too long")
             remaining = deadline - self._clock()
             # Never above the configured timeout; near the deadline, still long enough for a real answer.
             read_timeout = min(self._read_timeout, max(0.5, remaining))
             try:
-                response = self.session.get(
+                response = self.session.request(
+                    "POST" if json_body is not None else "GET",
                     url,
                     params=params,
+                    json=json_body,
                     timeout=(self._connect_timeout, read_timeout),
                     allow_redirects=False,
                     stream=True,
@@ -315,7 +374,7 @@ class HubSpotClient:
                 wait = self._backoff(attempt)
                 log.warning("hubspot request failed (%s), attempt %d", type(exc).__name__, attempt)
             else:
-                self.governor.observe(response.headers)
+                governor.observe(response.headers)
                 if response.status_code == 200:
                     correlation_id = response.headers.get("X-HubSpot-Correlation-Id")
                     try:
@@ -330,8 +389,8 @@ class HubSpotClient:
                 if isinstance(failure, DailyLimitReached) or not _retryable(failure):
                     raise failure
                 if isinstance(failure, RateLimited):
-                    wait = self._rate_limit_wait(response, attempt)
-                    self.governor.pause(wait)
+                    wait = self._rate_limit_wait(response, attempt, governor)
+                    governor.pause(wait)
                 else:
                     wait = self._backoff(attempt)
                 log.warning(
@@ -369,7 +428,7 @@ class HubSpotClient:
             raise requests.ConnectionError(str(exc)) from exc
         response._content = b"".join(chunks)  # what requests itself stores once a streamed body is read
 
-    def _rate_limit_wait(self, response: requests.Response, attempt: int) -> float:
+    def _rate_limit_wait(self, response: requests.Response, attempt: int, governor: RateGovernor) -> float:
         """`Retry-After` when HubSpot sends it; else until the rolling window (`Interval-Milliseconds`) has rolled
         past our oldest request in it; else a short doubling backoff.
 
@@ -381,8 +440,23 @@ class HubSpotClient:
             return retry_after
         interval_ms = _header_number(response.headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
         if interval_ms is not None:
-            return max(MIN_RATE_LIMIT_WAIT, self.governor.until_window_rolls(interval_ms / 1000))
+            return max(MIN_RATE_LIMIT_WAIT, governor.until_window_rolls(interval_ms / 1000))
+        if governor is not self.governor:  # search's 429 ("secondly limit") has no headers: its window is known
+            return max(MIN_RATE_LIMIT_WAIT, governor.until_window_rolls(governor.window))
         return float(self._retry.rate_limit_fallback_wait * 2.0 ** (attempt - 1))
+
+
+Parsed = TypeVar("Parsed")
+
+
+def _parsed(parse: Callable[[Any], Parsed], body: Any, correlation_id: str | None) -> Parsed:
+    """A 200 body in our models; a shape we cannot read is UnexpectedResponse, traceable by its correlation id."""
+    try:
+        return parse(body)
+    except MalformedResponse as exc:
+        raise UnexpectedResponse(
+            f"HubSpot sent an unexpected response: {exc}", status=200, correlation_id=correlation_id
+        ) from None
 
 
 def _retryable(error: HubSpotError) -> bool:
