@@ -215,7 +215,8 @@ def test_unsigned_10mb_bodies_are_refused_without_being_read(
             statuses = list(pool.map(announced, range(4))) + list(pool.map(chunked, range(4)))
         after = peak_memory_kib(worker)
         assert statuses == [413] * 8
-        assert after - before < 16 * 1024, f"peak memory grew by {(after - before) // 1024} MiB"
+        # Measured: +0.4 MiB (Bolt parsing the same bodies first: +245 MiB for one).
+        assert after - before < 4 * 1024, f"peak memory grew by {after - before} KiB"
         output = served.stop()
     assert "Traceback" not in output
 
