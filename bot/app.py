@@ -86,7 +86,10 @@ def build_wsgi(app: App) -> WSGIApp:
         if refusal.response_url:  # tell the user, off the request thread
             tr = Translator(services.settings.default_language)
             notice = {**render_notice(tr("error.malformed"), tr, reference), **EPHEMERAL}
-            services.background.submit(services.responder.post, refusal.response_url, notice)
+            try:
+                services.background.submit(services.responder.post, refusal.response_url, notice)
+            except RuntimeError:  # shutting down: the audit line below still records it
+                log.debug("no notice for a malformed request during shutdown")
         services.audit(
             "request",
             body={},
