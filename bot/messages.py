@@ -133,6 +133,9 @@ _EN: dict[str, str] = {
     "error.unexpected": "HubSpot sent an unexpected response. Please try again; if it persists, tell an admin.",
     "error.bad_request": "HubSpot rejected the request: {detail}",
     "error.internal": "Something went wrong on our side. Please try again; if it persists, tell an admin.",
+    "error.malformed": (
+        "The bot could not read that request from Slack. Please try again; if it persists, tell an admin."
+    ),
     "error.bad_button": "That button is no longer valid. Run `/participations` again.",
     "error.denied": "Sorry, you are not allowed to look up HubSpot participations here.",
     "error.already_posted": "That page is already in the thread.",
@@ -301,6 +304,9 @@ _PT_BR: dict[str, str] = {
     ),
     "error.bad_request": "O HubSpot recusou a requisição: {detail}",
     "error.internal": "Algo deu errado do nosso lado. Tente de novo; se persistir, avise um administrador.",
+    "error.malformed": (
+        "O bot não conseguiu ler essa requisição do Slack. Tente de novo; se persistir, avise um administrador."
+    ),
     "error.bad_button": "Este botão não é mais válido. Execute `/participations` de novo.",
     "error.denied": "Desculpe, você não tem permissão para consultar participações do HubSpot aqui.",
     "error.already_posted": "Essa página já está na conversa (thread).",

@@ -361,8 +361,8 @@ class Services:
         started: float,
         reference: str,
     ) -> None:
-        user = body.get("user_id") or (body.get("user") or {}).get("id")
-        channel = body.get("channel_id") or (body.get("channel") or {}).get("id")
+        user = body.get("user_id") or _field(body.get("user"), "id")
+        channel = body.get("channel_id") or _field(body.get("channel"), "id")
         audit_log.info(
             "%s user=%s channel=%s contact=%s state=%s page=%s outcome=%s latency_ms=%d ref=%s",
             kind,
@@ -387,6 +387,11 @@ class Services:
                 }
             },
         )
+
+
+def _field(value: Any, name: str) -> Any:
+    """`value[name]` when `value` is an object: a broken payload still gets its audit line."""
+    return value.get(name) if isinstance(value, dict) else None
 
 
 def build_services(settings: Settings, *, web_client: WebClient | None = None, **overrides: Any) -> Services:
