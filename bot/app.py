@@ -11,9 +11,13 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web import WebClient
 
+from bot.blocks import render_notice
 from bot.config import Settings
+from bot.http_guard import Malformed, guard
 from bot.listeners import register
-from bot.services import Services, build_services, make_web_client
+from bot.listeners.common import EPHEMERAL
+from bot.messages import Translator
+from bot.services import Services, build_services, make_web_client, new_reference
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +75,41 @@ def _drop_rejected_bodies(record: logging.LogRecord) -> bool:
 
 
 def build_wsgi(app: App) -> WSGIApp:
-    """One WSGI app: `/slack/events` for commands and clicks, `/healthz` (liveness) and `/readyz` (is the shared
-    state reachable) for load balancers and orchestrators."""
-    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+    """One WSGI app: `/slack/events` for commands and clicks, `/healthz` (liveness) and `/readyz` (503 while
+    REDIS_URL is set and Redis does not answer) for load balancers.
+
+    Slack's requests pass the guard (size cap, signature on the raw bytes, shape) before Bolt reads them.
+    """
     services: Services = app._participations_services  # type: ignore[attr-defined]
+
+    def audit_malformed(refusal: Malformed) -> None:
+        log.debug("signed request refused: %s", refusal.reason)
+        reference = new_reference()
+        if refusal.response_url:  # tell the user, off the request thread
+            tr = Translator(services.settings.default_language)
+            notice = {**render_notice(tr("error.malformed"), tr, reference), **EPHEMERAL}
+            try:
+                services.background.submit(services.responder.post, refusal.response_url, notice)
+            except RuntimeError:  # shutting down: the audit line below still records it
+                log.debug("no notice for a malformed request during shutdown")
+        services.audit(
+            "request",
+            body={},
+            identifier=None,
+            state=None,
+            page=None,
+            outcome="malformed_request",
+            started=services.clock(),
+            reference=reference,
+        )
+
+    slack = guard(
+        SlackRequestHandler(app, path=EVENTS_PATH),
+        signing_secret=services.settings.slack_signing_secret,
+        max_body_bytes=services.settings.max_request_bytes,
+        on_malformed=audit_malformed,
+    )
+    not_found = b"Not Found\n"
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO")
@@ -84,15 +119,9 @@ def build_wsgi(app: App) -> WSGIApp:
             status = "200 OK" if reason is None else "503 Service Unavailable"
             start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
             return [body]
-
-        def start(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
-            if status.startswith("401"):
-                log.warning(
-                    "rejected a request to %s: missing, wrong or stale Slack signature (check SLACK_SIGNING_SECRET)",
-                    environ.get("PATH_INFO"),
-                )
-            return start_response(status, headers, *rest)
-
-        return slack(environ, start)
+        if path == EVENTS_PATH:
+            return slack(environ, start_response)
+        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "10")])
+        return [not_found]
 
     return wsgi

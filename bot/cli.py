@@ -110,6 +110,8 @@ def _language(raw: str) -> str:
 PREVIEW_EXAMPLES = """\
 examples:
   participations-bot preview --sample jane@example.com          bundled sample data, no configuration
+  participations-bot preview --sample "Jane Doe"                a name: the contact is searched for first
+  participations-bot preview --sample silva                     a name several contacts share: the choice
   participations-bot preview --sample 101 attended --limit 5    a state filter and a page size
   participations-bot preview jane@acme.com --json               the Block Kit payload (HUBSPOT_ACCESS_TOKEN)
 """
@@ -150,7 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_preview_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    preview.add_argument("identifier", metavar="EMAIL-OR-CONTACT-ID", help="the contact's email or HubSpot id")
+    preview.add_argument(
+        "identifier",
+        metavar="CONTACT",
+        help="the contact's email, HubSpot id, or name (quote a name of several words)",
+    )
     preview.add_argument(
         "state", nargs="?", default=None, help="registered, attended, cancelled or no_show (default: every state)"
     )

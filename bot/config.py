@@ -48,6 +48,10 @@ class Settings:
     # Above the HubSpot concurrency, so Slack posts and locale lookups never hold a lookup back.
     listener_workers: int = 64
     http_threads: int = 16
+    # Slack's payloads are a few kB; anything larger is refused unread (413).
+    max_request_bytes: int = 256 * 1024
+    # Seconds a client may take to send one whole request (headers and body) before its connection is closed.
+    request_deadline_seconds: float = 10.0
     # Access control: empty means "everyone in the workspace".
     allowed_user_ids: frozenset[str] = field(default_factory=frozenset)
     allowed_channel_ids: frozenset[str] = field(default_factory=frozenset)
@@ -73,6 +77,12 @@ class Settings:
         else:  # date-based versions, e.g. 2026-09
             path = f"/marketing/marketing-events/{version}/participations/contacts/"
         return base + path
+
+    @property
+    def hubspot_search_url(self) -> str:
+        """CRM contact search (finding a contact by name); v3 whatever HUBSPOT_API_VERSION says, which is about the
+        marketing-events API only."""
+        return self.hubspot_api_base.rstrip("/") + "/crm/v3/objects/contacts/search"
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -180,6 +190,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
         hubspot_retry_budget_seconds=_float(env, "HUBSPOT_RETRY_BUDGET_SECONDS", 15.0),
         listener_workers=_int(env, "LISTENER_WORKERS", 64, 1, 256),
         http_threads=_int(env, "HTTP_THREADS", 16, 1, 256),
+        max_request_bytes=_int(env, "MAX_REQUEST_BYTES", 256 * 1024, 1024, 16 * 1024 * 1024),
+        request_deadline_seconds=_float(env, "REQUEST_DEADLINE_SECONDS", 10.0),
         allowed_user_ids=_id_set(env, "ALLOWED_USER_IDS"),
         allowed_channel_ids=_id_set(env, "ALLOWED_CHANNEL_IDS"),
         allowed_team_ids=_id_set(env, "ALLOWED_TEAM_IDS"),

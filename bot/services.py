@@ -293,8 +293,8 @@ class Services:
         started: float,
         reference: str,
     ) -> None:
-        user = body.get("user_id") or (body.get("user") or {}).get("id")
-        channel = body.get("channel_id") or (body.get("channel") or {}).get("id")
+        user = body.get("user_id") or _field(body.get("user"), "id")
+        channel = body.get("channel_id") or _field(body.get("channel"), "id")
         audit_log.info(
             "%s user=%s channel=%s contact=%s state=%s page=%s outcome=%s latency_ms=%d ref=%s",
             kind,
@@ -336,10 +336,15 @@ def build_state(settings: Settings) -> State:
     return state
 
 
+def _field(value: Any, name: str) -> Any:
+    """`value[name]` when `value` is an object: a broken payload still gets its audit line."""
+    return value.get(name) if isinstance(value, dict) else None
+
+
 def build_services(settings: Settings, *, web_client: WebClient | None = None, **overrides: Any) -> Services:
     state: State = overrides.pop("state", None) or build_state(settings)
     hubspot = overrides.pop("hubspot", None) or HubSpotClient.from_settings(
-        settings, rate_window=state.rate_window("breakdown")
+        settings, rate_window=state.rate_window("breakdown"), search_rate_window=state.rate_window("search")
     )
     return Services(
         settings=settings,

@@ -60,9 +60,13 @@ def test_everything_fine_in_http_mode(
         assert line(lines, name).startswith("✓")
     assert line(lines, "Slack auth.test") == "✓ Slack auth.test: connected as @participations in workspace Acme (T1)"
     assert line(lines, "HubSpot").startswith("✓ HubSpot: token valid and crm.objects.marketing_events.read granted")
+    assert line(lines, "HubSpot name search") == (
+        "✓ HubSpot name search: crm.objects.contacts.read granted: /participations <name> works"
+    )
     assert lines[-1] == "Ready for HTTP mode."
-    # One probe, on the bot's own endpoint, with the bot's own client.
-    assert [call.identifier for call in fake_hubspot.calls] == [PROBE_IDENTIFIER]
+    # One probe, on the bot's own endpoint, with the bot's own client; then one contact search.
+    assert [call.identifier for call in fake_hubspot.calls] == [PROBE_IDENTIFIER, ""]
+    assert fake_hubspot.search_calls() == fake_hubspot.calls[1:]
     assert fake_hubspot.calls[0].raw_path.startswith("/marketing/v3/marketing-events/participations/contacts/")
     assert fake_hubspot.calls[0].raw_path.endswith("/breakdown")
     assert len(fake_slack.api_calls("auth.test")) == 1
@@ -296,3 +300,26 @@ def test_redis_problems_fail_the_check_with_what_to_do(
 def test_without_redis_url_there_is_no_redis_line(capsys: pytest.CaptureFixture[str], env: dict[str, str]) -> None:
     _, lines = run_check(capsys, env)
     assert not [text for text in lines if text[2:].startswith("Redis")]
+
+
+def test_a_missing_search_scope_is_a_warning_not_a_failure(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], fake_hubspot: FakeHubSpot
+) -> None:
+    fake_hubspot.search_forbidden = True
+    code, lines = run_check(capsys, env)
+
+    assert code == 0, lines
+    search = line(lines, "HubSpot name search")
+    assert search.startswith("⚠ HubSpot name search: not available: the token lacks crm.objects.contacts.read")
+    assert "Lookups by email or contact id work" in search and "corr-search-403" in search
+    assert lines[-1] == "Ready for HTTP mode (an optional part is missing: see the ⚠ line)."
+    assert len(fake_hubspot.search_calls()) == 1
+
+
+def test_no_search_probe_when_the_token_does_not_work(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], fake_hubspot: FakeHubSpot
+) -> None:
+    code, lines = run_check(capsys, {**env, "HUBSPOT_ACCESS_TOKEN": "wrong-token"})
+    assert code == 1
+    assert not [text for text in lines if "name search" in text]
+    assert fake_hubspot.search_calls() == []

@@ -117,3 +117,14 @@ def test_dotenv_fills_gaps_but_the_environment_wins(tmp_path, monkeypatch) -> No
     settings = load_settings()
     assert settings.hubspot_access_token == "from-dotenv"
     assert settings.port == 5000
+
+
+def test_request_limits_have_safe_defaults_and_refuse_nonsense() -> None:
+    defaults = load_settings(BASE_ENV)
+    assert (defaults.max_request_bytes, defaults.request_deadline_seconds) == (256 * 1024, 10.0)
+    tuned = load_settings({**BASE_ENV, "MAX_REQUEST_BYTES": "65536", "REQUEST_DEADLINE_SECONDS": "2.5"})
+    assert (tuned.max_request_bytes, tuned.request_deadline_seconds) == (65536, 2.5)
+    with pytest.raises(ConfigError, match="MAX_REQUEST_BYTES"):
+        load_settings({**BASE_ENV, "MAX_REQUEST_BYTES": "10GB"})
+    with pytest.raises(ConfigError, match="REQUEST_DEADLINE_SECONDS"):
+        load_settings({**BASE_ENV, "REQUEST_DEADLINE_SECONDS": "0"})

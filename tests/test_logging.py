@@ -118,3 +118,19 @@ def test_a_password_in_a_redis_url_is_scrubbed_but_the_host_stays(url: str) -> N
     )
     assert "s3cr3t" not in line and "pw@" not in line
     assert "redis.example.com" in line or "/var/run/redis.sock" in line
+
+
+@given(st.text())
+def test_any_message_stays_one_line_in_both_formats(text: str) -> None:
+    """A forged newline (or U+2028, U+0085, ESC…) from a user id or from HubSpot is written escaped, never raw."""
+    try:
+        raise ValueError(text)
+    except ValueError:
+        record = logging.LogRecord("bot.audit", logging.INFO, __file__, 1, "user=%s", (text,), sys.exc_info())
+    plain = ScrubbingFormatter("%(levelname)s %(name)s: %(message)s").format(record)
+    assert len(plain.splitlines()) == 1
+    assert not any(char in plain for char in "\x1b\x7f\u2028\u2029\u202e")
+    line = JsonFormatter().format(record)
+    assert len(line.splitlines()) == 1
+    assert json.loads(line)["message"] == f"user={text}"
+    assert "ValueError" in json.loads(line)["exception"]

@@ -100,7 +100,7 @@ def test_an_earlier_caller_is_not_overtaken_by_later_ones() -> None:
     first = threading.Thread(target=caller, args=("first", start + 0.15))
     first.start()
     waited = time.monotonic() + 1
-    while len(governor.window._sent) < 2 and time.monotonic() < waited:  # type: ignore[attr-defined]  # until the first waiter has booked its slot
+    while len(governor.store._sent) < 2 and time.monotonic() < waited:  # type: ignore[attr-defined]  # until the first waiter has booked its slot
         time.sleep(0.005)
     later = [threading.Thread(target=caller, args=(f"later{i}", start + 5)) for i in range(5)]
     for thread in later:

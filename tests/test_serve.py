@@ -6,9 +6,11 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -34,24 +36,37 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def served(served_process: tuple[str, subprocess.Popen[str]]) -> str:
-    return served_process[0]
+@dataclass
+class Served:
+    """A running `serve` process; a thread drains its output into `output`, so a chatty server never blocks."""
 
+    url: str
+    process: subprocess.Popen[str]
+    output: list[str] = field(default_factory=list)
 
-@pytest.fixture
-def served_process(
-    fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, tmp_path: Path
-) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    with serve(fake_hubspot, fake_slack, tmp_path) as started:
-        yield started
+    def stop(self, timeout: float = 15) -> str:
+        """SIGTERM, wait, and everything it wrote."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        self._drain.join(timeout=5)
+        return "".join(self.output)
+
+    _drain: threading.Thread = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        stream = self.process.stdout
+        assert stream is not None
+        self._drain = threading.Thread(target=lambda: self.output.extend(iter(stream.readline, "")), daemon=True)
+        self._drain.start()
 
 
 @contextmanager
-def serve(
-    fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, cwd: Path, **extra_env: str
-) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """A real `participations-bot serve` against the fakes, healthy, stopped (SIGTERM) on the way out."""
+def serving(fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, cwd: Path, **extra_env: str) -> Iterator[Served]:
+    """`participations-bot serve` against the fakes, healthy before it is handed over, stopped afterwards."""
     port = free_port()
     env = clean_env(
         SLACK_BOT_TOKEN=BOT_TOKEN,
@@ -68,28 +83,36 @@ def serve(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        encoding="utf-8",
     )
-    url = f"http://127.0.0.1:{port}"
+    served = Served(f"http://127.0.0.1:{port}", process)
     try:
         deadline = time.monotonic() + 20
         while True:
             try:
-                if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                if requests.get(served.url + "/healthz", timeout=1).status_code == 200:
                     break
             except requests.ConnectionError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read() if process.stdout else ""
-                pytest.fail(f"server did not become healthy:\n{output}")
+                pytest.fail(f"server did not become healthy:\n{served.stop()}")
             time.sleep(0.05)
-        yield url, process
+        yield served
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        served.stop()
+
+
+@pytest.fixture
+def served(served_process: tuple[str, subprocess.Popen[str]]) -> str:
+    return served_process[0]
+
+
+@pytest.fixture
+def served_process(
+    fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, tmp_path: Path
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    with serving(fake_hubspot, fake_slack, tmp_path) as served:
+        yield served.url, served.process
 
 
 def test_serve_answers_a_signed_command_and_posts_the_page(

@@ -3,7 +3,6 @@ when Redis stops, restarts or freezes."""
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +21,7 @@ from tests.fake_socket_mode import FakeSocketMode
 from tests.fakes import FakeHubSpot, FakeSlack, SlackSender, all_text, command_fields, find_button, participation
 from tests.flows import button_ids, replacements
 from tests.redis_server import RedisServer
-from tests.test_serve import serve
+from tests.test_serve import Served, serving
 from tests.test_socket_mode import APP_TOKEN, block_actions, bot_env, start_bot, stop
 
 EMAIL = "jane@example.com"
@@ -30,43 +29,42 @@ SMALL = {"LISTENER_WORKERS": "8", "HTTP_THREADS": "8"}  # keep two processes lig
 
 
 @dataclass
-class Served:
-    url: str
+class Bot:
+    """A `serve` process and a sender of signed requests to it."""
+
+    served: Served
     sender: SlackSender
-    process: subprocess.Popen[str]
+
+    @property
+    def url(self) -> str:
+        return self.served.url
 
     def stop(self) -> str:
         """SIGTERM, wait, and everything the process logged."""
-        self.process.terminate()
-        self.process.wait(timeout=20)
-        assert self.process.stdout is not None
-        return self.process.stdout.read()
+        return self.served.stop()
 
 
 @pytest.fixture
-def start_bots(
-    fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, tmp_path: Path
-) -> Iterator[Callable[..., list[Served]]]:
+def start_bots(fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, tmp_path: Path) -> Iterator[Callable[..., list[Bot]]]:
     with ExitStack() as stack:
 
-        def start(count: int = 2, **env: str) -> list[Served]:
-            served = []
+        def start(count: int = 2, **env: str) -> list[Bot]:
+            bots = []
             for _ in range(count):
-                url, process = stack.enter_context(serve(fake_hubspot, fake_slack, tmp_path, **SMALL, **env))
-                sender = SlackSender(url + "/slack/events", SIGNING_SECRET, fake_slack)
-                served.append(Served(url, sender, process))
-            return served
+                served = stack.enter_context(serving(fake_hubspot, fake_slack, tmp_path, **SMALL, **env))
+                bots.append(Bot(served, SlackSender(served.url + "/slack/events", SIGNING_SECRET, fake_slack)))
+            return bots
 
         yield start
 
 
-def first_page(bot: Served, fake_slack: FakeSlack, text: str = EMAIL) -> dict[str, Any]:
+def first_page(bot: Bot, fake_slack: FakeSlack, text: str = EMAIL) -> dict[str, Any]:
     response, name = bot.sender.command(text)
     assert response.status_code == 200
     return fake_slack.wait_for(lambda: fake_slack.responses(name), timeout=15)[0]  # type: ignore[no-any-return]
 
 
-def click_together(clicks: list[tuple[Served, dict[str, Any], str, str]]) -> list[str]:
+def click_together(clicks: list[tuple[Bot, dict[str, Any], str, str]]) -> list[str]:
     """Each (bot, message, action_id, message_ts) clicked at the same moment; the response names, in order."""
     names = [""] * len(clicks)
     start = threading.Barrier(len(clicks))
@@ -90,7 +88,7 @@ def click_together(clicks: list[tuple[Served, dict[str, Any], str, str]]) -> lis
 
 
 def test_clicks_are_exact_across_two_processes(
-    start_bots: Callable[..., list[Served]], redis_url: str, fake_hubspot: FakeHubSpot, fake_slack: FakeSlack
+    start_bots: Callable[..., list[Bot]], redis_url: str, fake_hubspot: FakeHubSpot, fake_slack: FakeSlack
 ) -> None:
     fake_hubspot.add_contact([participation(i) for i in range(23)], EMAIL)
     one, two = start_bots(REDIS_URL=redis_url)
@@ -125,7 +123,7 @@ def test_clicks_are_exact_across_two_processes(
 
 
 def test_a_burst_split_over_two_processes_stays_under_hubspots_limit(
-    start_bots: Callable[..., list[Served]], redis_url: str, fake_hubspot: FakeHubSpot, fake_slack: FakeSlack
+    start_bots: Callable[..., list[Bot]], redis_url: str, fake_hubspot: FakeHubSpot, fake_slack: FakeSlack
 ) -> None:
     """HubSpot enforces 100 per rolling window for the token, whichever process sends (a 1 s window to keep the
     test short; it advertises it in X-HubSpot-RateLimit-Interval-Milliseconds, as HubSpot does with 10 000)."""
@@ -159,7 +157,7 @@ def test_a_burst_split_over_two_processes_stays_under_hubspots_limit(
     assert elapsed >= 2.0  # 360 requests at under 100 per second: paced, not sent at once
 
 
-def wait_for_page(bot: Served, fake_slack: FakeSlack, timeout: float = 10.0) -> float:
+def wait_for_page(bot: Bot, fake_slack: FakeSlack, timeout: float = 10.0) -> float:
     """Send a command; seconds until its page arrived (the ack itself must be immediate)."""
     started = time.monotonic()
     response, name = bot.sender.command(EMAIL)
@@ -171,7 +169,7 @@ def wait_for_page(bot: Served, fake_slack: FakeSlack, timeout: float = 10.0) -> 
 
 
 def test_redis_stopped_restarted_and_frozen_mid_run(
-    start_bots: Callable[..., list[Served]], own_redis: RedisServer, fake_hubspot: FakeHubSpot, fake_slack: FakeSlack
+    start_bots: Callable[..., list[Bot]], own_redis: RedisServer, fake_hubspot: FakeHubSpot, fake_slack: FakeSlack
 ) -> None:
     fake_hubspot.add_contact([participation(i) for i in range(23)], EMAIL)
     bots = start_bots(REDIS_URL=own_redis.url, REDIS_RETRY_SECONDS="0.5")
@@ -217,7 +215,7 @@ def test_redis_stopped_restarted_and_frozen_mid_run(
 
 
 def test_serve_runs_web_concurrency_workers_only_with_redis(
-    start_bots: Callable[..., list[Served]], redis_url: str, fake_hubspot: FakeHubSpot, fake_slack: FakeSlack
+    start_bots: Callable[..., list[Bot]], redis_url: str, fake_hubspot: FakeHubSpot, fake_slack: FakeSlack
 ) -> None:
     fake_hubspot.add_contact([participation(i) for i in range(3)], EMAIL)
     (shared,) = start_bots(1, REDIS_URL=redis_url, WEB_CONCURRENCY="2")

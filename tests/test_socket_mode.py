@@ -31,6 +31,7 @@ from tests.fakes import (
     block_actions_payload,
     command_fields,
     find_button,
+    message_action_payload,
     participation,
 )
 from tests.test_serve import clean_env
@@ -169,6 +170,20 @@ def test_command_is_acked_before_the_lookup_then_first_page_and_next_page_in_thr
     retired = fake_slack.wait_for(lambda: fake_slack.responses("click"), timeout=10)[0]
     assert retired["replace_original"] is True
     assert find_button(retired["blocks"]) is None
+    assert socket_mode.errors == []
+
+
+def test_the_message_shortcut_over_socket_mode_posts_in_the_messages_thread(
+    socket_bot: SocketBot, fake_hubspot: FakeHubSpot, fake_slack: FakeSlack
+) -> None:
+    socket_mode = socket_bot.socket_mode
+    fake_hubspot.add_contact([participation(i) for i in range(3)], "jane@example.com")
+    alert = {"text": "Lead: <mailto:jane@example.com|jane@example.com>", "ts": "1790000100.000100"}
+    envelope = socket_mode.push_interactive(message_action_payload(alert, response_url=fake_slack.response_url("sc")))
+    assert socket_mode.wait_for_ack(envelope, timeout=3).seconds < 1.0
+    posted = fake_slack.wait_for(lambda: fake_slack.api_calls("chat.postMessage"), timeout=10)[0]
+    assert (posted["channel"], posted["thread_ts"]) == ("C1", "1790000100.000100")
+    assert "Showing 1–3 of 3" in all_text(posted)
     assert socket_mode.errors == []
 
 

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import requests
@@ -23,6 +23,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 
 from bot.hubspot.errors import (
+    SEARCH_SCOPE,
     AuthenticationFailed,
     BadRequest,
     ContactNotFound,
@@ -34,7 +35,15 @@ from bot.hubspot.errors import (
     UnexpectedResponse,
     required_scopes_from,
 )
-from bot.hubspot.models import BreakdownPage, MalformedResponse, Participation, State, parse_page
+from bot.hubspot.models import (
+    BreakdownPage,
+    MalformedResponse,
+    Participation,
+    SearchResult,
+    State,
+    parse_page,
+    parse_search,
+)
 from bot.state import Limit, RateWindow
 from bot.state.memory import MemoryRateWindow
 
@@ -44,6 +53,10 @@ MAX_LIMIT = 100
 RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 MIN_RATE_LIMIT_WAIT = 0.2  # never retry a 429 sooner than this
 MAX_BODY_BYTES = 8 * 1024 * 1024
+# HubSpot allows 5 CRM search requests per second per account, and sends no rate-limit headers with them.
+SEARCH_REQUESTS_PER_SECOND = 5
+SEARCH_PROPERTIES = ("email", "firstname", "lastname", "company")
+MAX_SEARCH_QUERY = 100
 
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
@@ -102,7 +115,7 @@ class RateGovernor:
     The window of booked send times lives in a `RateWindow` (this process's memory, or Redis shared by every
     process with this token). The limit paced to is the one HubSpot advertises (`X-HubSpot-RateLimit-Max` per
     `-Interval-Milliseconds`), less a small margin, learnt from answers and shared; until the first answer,
-    `DEFAULT_LIMIT`. `cap` (HUBSPOT_REQUESTS_PER_10S, per `cap_window` seconds) can only lower it, for a token that
+    `DEFAULT_LIMIT`. `cap` (HUBSPOT_REQUESTS_PER_10S, per `window_seconds`) can only lower it, for a token that
     other tools also use. HubSpot's `-Remaining` (which counts other apps on the account too) and 429s pause
     everyone sharing the window.
 
@@ -114,9 +127,9 @@ class RateGovernor:
     def __init__(
         self,
         cap: int | None = None,
-        cap_window: float = 10.0,
+        window_seconds: float = 10.0,
         *,
-        window: RateWindow | None = None,
+        store: RateWindow | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
         reserve: int = 3,
@@ -125,12 +138,12 @@ class RateGovernor:
     ) -> None:
         self.cap = max(1, cap) if cap is not None else None
         self.jitter_allowance = jitter_allowance
-        self.cap_window = cap_window
+        self.window_seconds = window_seconds
         self.reserve = reserve
         self.default_limit = default_limit
         self._clock = clock
         self._sleep = sleep
-        self.window = window or MemoryRateWindow(clock)
+        self.store = store or MemoryRateWindow(clock)
         self._known: Limit | None = None
         self._known_at = -math.inf
         self._lock = threading.Lock()
@@ -149,16 +162,16 @@ class RateGovernor:
         capacity = max(1, limit.maximum - safety_margin(limit.maximum))
         window = limit.interval
         if self.cap is not None:
-            window = min(window, self.cap_window)
+            window = min(window, self.window_seconds)
             capacity = min(
-                math.floor(capacity * window / limit.interval), math.floor(self.cap * window / self.cap_window)
+                math.floor(capacity * window / limit.interval), math.floor(self.cap * window / self.window_seconds)
             )
         return max(1, capacity), window + self.jitter_allowance
 
     def _limit(self) -> Limit | None:
         now = self._clock()
         if now - self._known_at >= LIMIT_RECHECK_SECONDS:
-            learned = self.window.learned()
+            learned = self.store.learned()
             with self._lock:
                 self._known, self._known_at = learned, now
         return self._known
@@ -166,14 +179,14 @@ class RateGovernor:
     def acquire(self, deadline: float) -> bool:
         """Wait for a send slot; False if none opens before `deadline` (a clock value)."""
         capacity, window = self.pacing()
-        wait = self.window.book(capacity, window, deadline - self._clock())
+        wait = self.store.book(capacity, window, deadline - self._clock())
         if wait is None:
             return False
         while True:
             if wait > 0:
                 self._sleep(wait)
             # A 429 or a nearly spent window seen (by anyone) while we slept pushes everyone back.
-            wait = self.window.paused_for()
+            wait = self.store.paused_for()
             if wait <= 0:
                 return True
             if self._clock() + wait > deadline:
@@ -184,10 +197,10 @@ class RateGovernor:
 
         Alone, that is the whole interval; in a burst it is often a second or less.
         """
-        return self.window.until_window_rolls(interval)
+        return self.store.until_window_rolls(interval)
 
     def pause(self, seconds: float) -> None:
-        self.window.pause(seconds)
+        self.store.pause(seconds)
 
     def observe(self, headers: Mapping[str, str]) -> None:
         self._learn_limit(headers)
@@ -215,7 +228,7 @@ class RateGovernor:
             if limit == self._known:
                 return
             self._known, self._known_at = limit, self._clock()
-        self.window.learn(limit)
+        self.store.learn(limit)
         log.info("HubSpot allows %d requests per %g s; pacing at %d", limit.maximum, limit.interval, self.pacing()[0])
 
 
@@ -235,6 +248,9 @@ class HubSpotClient:
         clock: Clock = time.monotonic,
         jitter: Callable[[], float] = random.random,
         session: requests.Session | None = None,
+        search_url: str | None = None,
+        search_governor: RateGovernor | None = None,
+        search_rate_window: RateWindow | None = None,
     ) -> None:
         self._url_prefix = url_prefix if url_prefix.endswith("/") else url_prefix + "/"
         self._connect_timeout = connect_timeout
@@ -244,7 +260,17 @@ class HubSpotClient:
         self._clock = clock
         self._jitter = jitter
         self._slots = threading.BoundedSemaphore(max_concurrency)
-        self.governor = RateGovernor(requests_per_10s, window=rate_window, clock=clock, sleep=sleep)
+        self.governor = RateGovernor(requests_per_10s, store=rate_window, clock=clock, sleep=sleep)
+        # Search has its own window (5 per second): a burst of name searches never delays a breakdown lookup.
+        self.search_governor = search_governor or RateGovernor(
+            SEARCH_REQUESTS_PER_SECOND,
+            window_seconds=1.0,
+            store=search_rate_window,
+            clock=clock,
+            sleep=sleep,
+            reserve=0,
+        )
+        self._search_url = search_url
         self.session = session or requests.Session()
         settle_proxies(self.session, self._url_prefix)
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_concurrency, max_retries=0)
@@ -262,6 +288,7 @@ class HubSpotClient:
     def from_settings(cls, settings: Any, **overrides: Any) -> HubSpotClient:
         options: dict[str, Any] = {
             "url_prefix": settings.hubspot_breakdown_url_prefix,
+            "search_url": settings.hubspot_search_url,
             "access_token": settings.hubspot_access_token,
             "connect_timeout": settings.hubspot_connect_timeout,
             "read_timeout": settings.hubspot_read_timeout,
@@ -293,12 +320,28 @@ class HubSpotClient:
         if after:
             params["after"] = after
         body, correlation_id = self._get_json(self.breakdown_url(identifier), params)
+        return _parsed(parse_page, body, correlation_id)
+
+    def search_contacts(self, query: str, *, limit: int = 5) -> SearchResult:
+        """CRM search by text (names, email, company… by word prefix): how many matched, and the first `limit`.
+
+        Needs the optional scope `crm.objects.contacts.read`; without it HubSpot answers 403, raised as MissingScopes
+        naming that scope (lookups by email or id do not need it and keep working).
+        """
+        if not self._search_url:
+            raise UnexpectedResponse("contact search is not configured")
+        body = {
+            "query": query[:MAX_SEARCH_QUERY],
+            "properties": list(SEARCH_PROPERTIES),
+            "limit": max(1, min(MAX_LIMIT, limit)),
+        }
         try:
-            return parse_page(body)
-        except MalformedResponse as exc:
-            raise UnexpectedResponse(
-                f"HubSpot sent an unexpected response: {exc}", status=200, correlation_id=correlation_id
-            ) from None
+            answer, correlation_id = self._request_json(self._search_url, json_body=body, governor=self.search_governor)
+        except MissingScopes as exc:
+            if SEARCH_SCOPE not in exc.required_scopes:  # HubSpot did not say: it is the search scope
+                exc.required_scopes = (SEARCH_SCOPE,)
+            raise
+        return _parsed(parse_search, answer, correlation_id)
 
     def iter_participations(
         self, identifier: str, *, state: State | None = None, cap: int = 1000
@@ -319,11 +362,24 @@ class HubSpotClient:
 
     def _get_json(self, url: str, params: Mapping[str, str | int]) -> tuple[Any, str | None]:
         """(parsed 200 body, HubSpot's correlation id header) — the id lets a later shape error be traced."""
+        return self._request_json(url, params=params)
+
+    def _request_json(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+        governor: RateGovernor | None = None,
+    ) -> tuple[Any, str | None]:
+        """A GET (or a POST of `json_body`) paced by `governor` (the breakdown window unless told otherwise)."""
         deadline = self._clock() + self._retry.budget_seconds
         if not self._slots.acquire(timeout=max(0.0, deadline - self._clock())):
             raise Unavailable("the bot is busy with other HubSpot lookups")
         try:
-            return self._get_json_with_retries(url, params, deadline)
+            return self._get_json_with_retries(
+                url, params or {}, deadline, json_body=json_body, governor=governor or self.governor
+            )
         finally:
             self._slots.release()
 
@@ -332,20 +388,29 @@ class HubSpotClient:
         return ceiling * (0.5 + float(self._jitter()) / 2)
 
     def _get_json_with_retries(
-        self, url: str, params: Mapping[str, str | int], deadline: float
+        self,
+        url: str,
+        params: Mapping[str, str | int],
+        deadline: float,
+        *,
+        json_body: Mapping[str, Any] | None = None,
+        governor: RateGovernor | None = None,
     ) -> tuple[Any, str | None]:
+        governor = governor or self.governor
         attempt = 0
         while True:
             attempt += 1
-            if not self.governor.acquire(deadline):
+            if not governor.acquire(deadline):
                 raise RateLimited("waiting for HubSpot's rate limit would take too long")
             remaining = deadline - self._clock()
             # Never above the configured timeout; near the deadline, still long enough for a real answer.
             read_timeout = min(self._read_timeout, max(0.5, remaining))
             try:
-                response = self.session.get(
+                response = self.session.request(
+                    "POST" if json_body is not None else "GET",
                     url,
                     params=params,
+                    json=json_body,
                     timeout=(self._connect_timeout, read_timeout),
                     allow_redirects=False,
                     stream=True,
@@ -357,7 +422,7 @@ class HubSpotClient:
                 wait = self._backoff(attempt)
                 log.warning("hubspot request failed (%s), attempt %d", type(exc).__name__, attempt)
             else:
-                self.governor.observe(response.headers)
+                governor.observe(response.headers)
                 if response.status_code == 200:
                     correlation_id = response.headers.get("X-HubSpot-Correlation-Id")
                     try:
@@ -372,8 +437,8 @@ class HubSpotClient:
                 if isinstance(failure, DailyLimitReached) or not _retryable(failure):
                     raise failure
                 if isinstance(failure, RateLimited):
-                    wait = self._rate_limit_wait(response, attempt)
-                    self.governor.pause(wait)
+                    wait = self._rate_limit_wait(response, attempt, governor)
+                    governor.pause(wait)
                 else:
                     wait = self._backoff(attempt)
                 log.warning(
@@ -411,7 +476,7 @@ class HubSpotClient:
             raise requests.ConnectionError(str(exc)) from exc
         response._content = b"".join(chunks)  # what requests itself stores once a streamed body is read
 
-    def _rate_limit_wait(self, response: requests.Response, attempt: int) -> float:
+    def _rate_limit_wait(self, response: requests.Response, attempt: int, governor: RateGovernor) -> float:
         """`Retry-After` when HubSpot sends it; else until the rolling window (`Interval-Milliseconds`) has rolled
         past our oldest request in it; else a short doubling backoff.
 
@@ -423,8 +488,23 @@ class HubSpotClient:
             return retry_after
         interval_ms = _header_number(response.headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
         if interval_ms is not None:
-            return max(MIN_RATE_LIMIT_WAIT, self.governor.until_window_rolls(interval_ms / 1000))
+            return max(MIN_RATE_LIMIT_WAIT, governor.until_window_rolls(interval_ms / 1000))
+        if governor is not self.governor:  # search's 429 ("secondly limit") has no headers: its window is known
+            return max(MIN_RATE_LIMIT_WAIT, governor.until_window_rolls(governor.window_seconds))
         return float(self._retry.rate_limit_fallback_wait * 2.0 ** (attempt - 1))
+
+
+Parsed = TypeVar("Parsed")
+
+
+def _parsed(parse: Callable[[Any], Parsed], body: Any, correlation_id: str | None) -> Parsed:
+    """A 200 body in our models; a shape we cannot read is UnexpectedResponse, traceable by its correlation id."""
+    try:
+        return parse(body)
+    except MalformedResponse as exc:
+        raise UnexpectedResponse(
+            f"HubSpot sent an unexpected response: {exc}", status=200, correlation_id=correlation_id
+        ) from None
 
 
 def _retryable(error: HubSpotError) -> bool:

@@ -70,11 +70,16 @@ class Click:
         return {**render_notice(self.tr(key, **values), self.tr, self.reference), **EPHEMERAL}
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A payload field that should be an object: anything else reads as empty (a forged or broken payload)."""
+    return value if isinstance(value, dict) else {}
+
+
 def thread_root(body: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
     """(channel, clicked message ts, thread root ts): a reply's root is its parent, else the message itself."""
-    container = body.get("container") or {}
-    message = body.get("message") or {}
-    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    container = _object(body.get("container"))
+    message = _object(body.get("message"))
+    channel = container.get("channel_id") or _object(body.get("channel")).get("id")
     message_ts = container.get("message_ts") or message.get("ts")
     root = container.get("thread_ts") or message.get("thread_ts") or message_ts
     return channel, message_ts, root
@@ -96,7 +101,7 @@ class Button(Generic[Query]):
         started = services.clock()
         reference = new_reference()
         response_url = body.get("response_url")
-        user = body.get("user") or {}
+        user = _object(body.get("user"))
         query: Query | None = None
         outcome = "internal_error"
         user_id = user.get("id")
@@ -104,14 +109,14 @@ class Button(Generic[Query]):
         claim: str | None = None
         try:
             channel, message_ts, root = thread_root(body)
-            team = user.get("team_id") or (body.get("team") or {}).get("id")
+            team = user.get("team_id") or _object(body.get("team")).get("id")
             if not services.access.allows(user_id, channel, team):  # before anything reaches Slack or HubSpot
                 outcome = "denied"
                 services.responder.post(response_url, {"text": Translator(language())("error.denied"), **EPHEMERAL})
                 return
             language = services.locales.start(user_id)
             actions = body.get("actions") or [{}]
-            query = self.decode(actions[0].get("value"))
+            query = self.decode(_object(actions[0]).get("value") if isinstance(actions, list) else None)
             click = Click(body, client, language, channel, message_ts, root, response_url, reference)
             claim = claim_name(self.claim_key(click, query))
             if not services.state.clicks.claim(claim):

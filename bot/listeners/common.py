@@ -103,5 +103,14 @@ def failure_notice(exc: Exception, tr: Translator, identifier: str | None, refer
     return {**render_notice(tr("error.internal"), tr, reference), **EPHEMERAL}, "internal_error"
 
 
+def report_failure(
+    services: Services, response_url: str | None, exc: Exception, tr: Translator, identifier: str | None, reference: str
+) -> tuple[str, str]:
+    """Tell the user what went wrong; (audit outcome, the reference they were shown)."""
+    message, outcome = failure_notice(exc, tr, identifier, reference)
+    services.responder.post(response_url, message)
+    return outcome, shown_reference(exc, reference)
+
+
 def _escaped(values: dict[str, Any]) -> dict[str, Any]:
     return {key: escape(value) if isinstance(value, str) else value for key, value in values.items()}
