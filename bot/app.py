@@ -13,6 +13,7 @@ from slack_sdk.web import WebClient
 
 from bot.config import Settings
 from bot.listeners import register
+from bot.metrics import METRICS_PATH, Metrics, metrics_endpoint
 from bot.services import Services, build_services, make_web_client
 
 log = logging.getLogger(__name__)
@@ -23,9 +24,17 @@ HEALTH_PATH = "/healthz"
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def build_app(settings: Settings, services: Services | None = None, web_client: WebClient | None = None) -> App:
-    """A Bolt app whose acks never wait: listeners ack on the request thread, work runs in `services.background`."""
-    services = services or build_services(settings, web_client=web_client or make_web_client(settings))
+def build_app(
+    settings: Settings,
+    services: Services | None = None,
+    web_client: WebClient | None = None,
+    metrics: Metrics | None = None,
+) -> App:
+    """A Bolt app whose acks never wait: listeners ack on the request thread, work runs in `services.background`.
+
+    `metrics`: this process's one `Metrics` (gunicorn workers pass their multiprocess one); unused with `services`.
+    """
+    services = services or build_services(settings, web_client=web_client or make_web_client(settings), metrics=metrics)
     token = settings.slack_bot_token
 
     def authorize(enterprise_id: str | None, team_id: str | None, **_: Any) -> AuthorizeResult:
@@ -69,14 +78,46 @@ def _drop_rejected_bodies(record: logging.LogRecord) -> bool:
     return not record.getMessage().startswith("Invalid request signature detected")
 
 
+def services_of(app: App) -> Services:
+    return app._participations_services  # type: ignore[attr-defined,no-any-return]
+
+
+def healthz(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "3")])
+    return [b"ok\n"]
+
+
+def build_probe_wsgi(app: App) -> WSGIApp:
+    """`/healthz` and `/metrics` alone: what Socket Mode serves on `--metrics-port`."""
+    services = services_of(app)
+    metrics = metrics_endpoint(services.metrics, services.settings.metrics_token)
+
+    def probes(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO")
+        if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
+            return healthz(environ, start_response)
+        if path == METRICS_PATH:
+            return metrics(environ, start_response)
+        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "10")])
+        return [b"Not Found\n"]
+
+    return probes
+
+
 def build_wsgi(app: App) -> WSGIApp:
-    """One WSGI app: `/slack/events` for commands and clicks, `/healthz` for load balancers."""
+    """One WSGI app: `/slack/events` for commands and clicks, `/healthz` for load balancers, `/metrics` for
+    Prometheus."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
+    services = services_of(app)
+    recorder = services.metrics
+    metrics = metrics_endpoint(recorder, services.settings.metrics_token)
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
-            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "3")])
-            return [b"ok\n"]
+        path = environ.get("PATH_INFO")
+        if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
+            return healthz(environ, start_response)
+        if path == METRICS_PATH:
+            return metrics(environ, start_response)
 
         def start(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
             if status.startswith("401"):
@@ -86,6 +127,10 @@ def build_wsgi(app: App) -> WSGIApp:
                 )
             return start_response(status, headers, *rest)
 
-        return slack(environ, start)
+        arrival = recorder.request_arrived()
+        try:
+            return slack(environ, start)  # Bolt's answer is complete here: the server writes it next
+        finally:
+            recorder.request_answered(arrival)
 
     return wsgi

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,15 @@ def served(served_process: tuple[str, subprocess.Popen[str]]) -> str:
 def served_process(
     fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, tmp_path: Path
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    with serving(fake_hubspot, fake_slack, tmp_path) as served:
+        yield served
+
+
+@contextmanager
+def serving(
+    fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, cwd: Path, **extra_env: str
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`participations-bot serve` on a free loopback port against the fakes, healthy, stopped on exit."""
     port = free_port()
     env = clean_env(
         SLACK_BOT_TOKEN=BOT_TOKEN,
@@ -49,10 +59,11 @@ def served_process(
         HUBSPOT_ACCESS_TOKEN=HUBSPOT_TOKEN,
         HUBSPOT_API_BASE=fake_hubspot.url + "/",
         SLACK_API_URL=fake_slack.api_url,
+        **extra_env,
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=tmp_path,  # no .env here
+        cwd=cwd,  # no .env here
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

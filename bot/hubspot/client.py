@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import requests
@@ -35,6 +35,9 @@ from bot.hubspot.errors import (
     required_scopes_from,
 )
 from bot.hubspot.models import BreakdownPage, MalformedResponse, Participation, State, parse_page
+
+if TYPE_CHECKING:  # the client only calls it; importing bot.hubspot stays free of prometheus_client
+    from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +196,9 @@ class HubSpotClient:
         clock: Clock = time.monotonic,
         jitter: Callable[[], float] = random.random,
         session: requests.Session | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics  # requests by endpoint and status, time spent waiting for the rate limit
         self._url_prefix = url_prefix if url_prefix.endswith("/") else url_prefix + "/"
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
@@ -250,7 +255,7 @@ class HubSpotClient:
             params["state"] = state.value
         if after:
             params["after"] = after
-        body, correlation_id = self._get_json(self.breakdown_url(identifier), params)
+        body, correlation_id = self._get_json(self.breakdown_url(identifier), params, endpoint="breakdown")
         try:
             return parse_page(body)
         except MalformedResponse as exc:
@@ -275,13 +280,16 @@ class HubSpotClient:
 
     # -- transport -------------------------------------------------------------------------------------
 
-    def _get_json(self, url: str, params: Mapping[str, str | int]) -> tuple[Any, str | None]:
-        """(parsed 200 body, HubSpot's correlation id header) — the id lets a later shape error be traced."""
+    def _get_json(self, url: str, params: Mapping[str, str | int], *, endpoint: str) -> tuple[Any, str | None]:
+        """(parsed 200 body, HubSpot's correlation id header) — the id lets a later shape error be traced.
+
+        `endpoint`: a fixed name for the metrics (`breakdown`), never the URL.
+        """
         deadline = self._clock() + self._retry.budget_seconds
         if not self._slots.acquire(timeout=max(0.0, deadline - self._clock())):
             raise Unavailable("the bot is busy with other HubSpot lookups")
         try:
-            return self._get_json_with_retries(url, params, deadline)
+            return self._get_json_with_retries(url, params, deadline, endpoint)
         finally:
             self._slots.release()
 
@@ -289,13 +297,25 @@ class HubSpotClient:
         ceiling: float = min(self._retry.max_backoff, self._retry.base_backoff * 2.0 ** (attempt - 1))
         return ceiling * (0.5 + float(self._jitter()) / 2)
 
+    def count_request(self, endpoint: str, status: int | str) -> None:
+        """One request sent to HubSpot: its HTTP status, or `timeout` / `connection_error`."""
+        if self.metrics is not None:
+            self.metrics.hubspot_request(endpoint, status)
+
+    def _rate_limit_waited(self, seconds: float) -> None:
+        if self.metrics is not None:
+            self.metrics.rate_limit_waited(seconds)
+
     def _get_json_with_retries(
-        self, url: str, params: Mapping[str, str | int], deadline: float
+        self, url: str, params: Mapping[str, str | int], deadline: float, endpoint: str
     ) -> tuple[Any, str | None]:
         attempt = 0
         while True:
             attempt += 1
-            if not self.governor.acquire(deadline):
+            queued_at = self._clock()
+            acquired = self.governor.acquire(deadline)
+            self._rate_limit_waited(self._clock() - queued_at)
+            if not acquired:
                 raise RateLimited("waiting for HubSpot's rate limit would take too long")
             remaining = deadline - self._clock()
             # Never above the configured timeout; near the deadline, still long enough for a real answer.
@@ -310,11 +330,13 @@ class HubSpotClient:
                 )
                 self._read_body(response, deadline)
             except requests.RequestException as exc:
-                kind = "timed out" if isinstance(exc, requests.Timeout) else "could not be reached"
-                failure: HubSpotError = Unavailable(f"HubSpot {kind}")
+                timed_out = isinstance(exc, requests.Timeout)
+                self.count_request(endpoint, "timeout" if timed_out else "connection_error")
+                failure: HubSpotError = Unavailable(f"HubSpot {'timed out' if timed_out else 'could not be reached'}")
                 wait = self._backoff(attempt)
                 log.warning("hubspot request failed (%s), attempt %d", type(exc).__name__, attempt)
             else:
+                self.count_request(endpoint, response.status_code)
                 self.governor.observe(response.headers)
                 if response.status_code == 200:
                     correlation_id = response.headers.get("X-HubSpot-Correlation-Id")
@@ -339,6 +361,8 @@ class HubSpotClient:
                 )
             if attempt >= self._retry.max_attempts or self._clock() + wait >= deadline:
                 raise failure
+            if isinstance(failure, RateLimited):
+                self._rate_limit_waited(wait)
             self._sleep(wait)
 
     def _read_body(self, response: requests.Response, deadline: float) -> None:
