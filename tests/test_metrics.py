@@ -20,8 +20,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.metrics import Metrics, hubspot_status_label, metrics_endpoint, outcome_label, slack_error_label
 from tests.conftest import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
-from tests.fakes import FakeHubSpot, FakeSlack, Scripted, SlackSender, find_button, participation
-from tests.test_serve import ROOT, serving
+from tests.fake_socket_mode import FakeSocketMode
+from tests.fakes import FakeHubSpot, FakeSlack, Scripted, SlackSender, command_fields, find_button, participation
+from tests.test_serve import ROOT, free_port, serving
+from tests.test_socket_mode import APP_TOKEN, running_socket_bot
 
 METRICS_TOKEN = "metrics-token-5f2b9c"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -138,6 +140,33 @@ def test_without_a_token_metrics_are_open(fake_hubspot: FakeHubSpot, fake_slack:
     assert value(samples, "participations_lookups_in_flight") == 0
     assert value(samples, "participations_ack_seconds_count", kind="command") == 0
     assert ("participations_commands_total", frozenset()) not in samples  # labelled series appear once counted
+
+
+def test_socket_mode_serves_metrics_and_healthz_on_its_metrics_port(
+    fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    port = free_port()
+    fake_hubspot.add_contact([participation(i) for i in range(3)], "jane@example.com")
+    options = ("--metrics-port", str(port), "--metrics-host", "127.0.0.1")
+    socket_mode = FakeSocketMode().start()
+    try:
+        with running_socket_bot(
+            fake_hubspot, fake_slack, socket_mode, tmp_path, *options, METRICS_TOKEN=METRICS_TOKEN
+        ) as bot:
+            url = f"http://127.0.0.1:{port}"
+            assert requests.get(url + "/healthz", timeout=5).text == "ok\n"
+            assert requests.get(url + "/metrics", timeout=5).status_code == 401
+            assert requests.get(url + "/slack/events", timeout=5).status_code == 404
+            envelope = socket_mode.push_slash_command(command_fields("jane@example.com", fake_slack.response_url("sm")))
+            socket_mode.wait_for_ack(envelope, timeout=3)
+            fake_slack.wait_for(lambda: fake_slack.responses("sm"), timeout=10)
+            samples = scrape_until(url, lambda s: value(s, "participations_commands_total", outcome="ok") == 1)
+            assert value(samples, "participations_commands_total", outcome="ok") == 1
+            assert value(samples, "participations_ack_seconds_count", kind="command") == 1
+            assert value(samples, "participations_lookup_seconds_count", kind="command") == 1
+            assert APP_TOKEN not in bot.output() and METRICS_TOKEN not in bot.output()
+    finally:
+        socket_mode.stop()
 
 
 # -- multiprocess mode: several workers, one count -----------------------------------------------------------
