@@ -87,8 +87,16 @@ def healthz(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iter
     return [b"ok\n"]
 
 
-def build_probe_wsgi(app: App) -> WSGIApp:
-    """`/healthz` and `/metrics` alone: what Socket Mode serves on `--metrics-port`."""
+def not_found(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "10")])
+    return [b"Not Found\n"]
+
+
+def build_probe_wsgi(app: App, otherwise: WSGIApp = not_found) -> WSGIApp:
+    """`GET /healthz` for load balancers and `/metrics` for Prometheus; anything else goes to `otherwise`.
+
+    Alone (a 404 for the rest), it is what Socket Mode serves on `--metrics-port`.
+    """
     services = services_of(app)
     metrics = metrics_endpoint(services.metrics, services.settings.metrics_token)
 
@@ -98,27 +106,17 @@ def build_probe_wsgi(app: App) -> WSGIApp:
             return healthz(environ, start_response)
         if path == METRICS_PATH:
             return metrics(environ, start_response)
-        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "10")])
-        return [b"Not Found\n"]
+        return otherwise(environ, start_response)
 
     return probes
 
 
 def build_wsgi(app: App) -> WSGIApp:
-    """One WSGI app: `/slack/events` for commands and clicks, `/healthz` for load balancers, `/metrics` for
-    Prometheus."""
+    """One WSGI app: `/slack/events` for commands and clicks, `/healthz` and `/metrics` (see build_probe_wsgi)."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
-    services = services_of(app)
-    recorder = services.metrics
-    metrics = metrics_endpoint(recorder, services.settings.metrics_token)
+    recorder = services_of(app).metrics
 
-    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO")
-        if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
-            return healthz(environ, start_response)
-        if path == METRICS_PATH:
-            return metrics(environ, start_response)
-
+    def events(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         def start(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
             if status.startswith("401"):
                 log.warning(
@@ -133,4 +131,4 @@ def build_wsgi(app: App) -> WSGIApp:
         finally:
             recorder.request_answered(arrival)
 
-    return wsgi
+    return build_probe_wsgi(app, otherwise=events)
