@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,12 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.config import Settings
 from bot.metrics import Metrics, hubspot_status_label, metrics_endpoint, outcome_label, slack_error_label
-from tests.conftest import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
+from tests.conftest import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET, Bot
 from tests.fake_socket_mode import FakeSocketMode
 from tests.fakes import FakeHubSpot, FakeSlack, Scripted, SlackSender, command_fields, find_button, participation
+from tests.flows import click, run_command, wait_until
 from tests.test_serve import ROOT, free_port, serving
 from tests.test_socket_mode import APP_TOKEN, running_socket_bot
 
@@ -278,3 +280,33 @@ def test_the_token_is_compared_whole() -> None:
     assert get("Bearer s3cret").startswith("200")
     for refused in (None, "", "Bearer s3cre", "Bearer s3cret2", "bearer s3cret", "s3cret", "Basic s3cret", "Bearer é"):
         assert get(refused).startswith("401"), refused
+
+
+def test_hubspot_failures_rate_limit_waits_and_slack_refusals_are_counted_by_kind(
+    make_bot: Callable[..., Bot], settings: Settings, fake_hubspot: FakeHubSpot, fake_slack: FakeSlack
+) -> None:
+    metrics = Metrics()
+    bot = make_bot(settings, metrics=metrics)  # the HubSpot client's metrics become the app's (virtual time)
+    assert bot.services.metrics is metrics
+    fake_hubspot.add_contact([participation(i) for i in range(12)], "jane@example.com")
+    too_many = {"status": "error", "policyName": "TEN_SECONDLY_ROLLING"}
+    fake_hubspot.script(Scripted(drop=True), Scripted(429, too_many, {"Retry-After": "3"}))
+    page = run_command(bot, fake_slack, "jane@example.com")  # dropped, 429, then the page
+
+    fake_slack.fail_api("chat.postMessage", "not_in_channel")  # the page goes through the response_url instead
+    name, _button = click(bot, fake_slack, page, "participations_next")
+    fake_slack.wait_for(lambda: [r for r in fake_slack.responses(name) if r.get("thread_ts")])
+
+    def scraped() -> Samples:
+        return parse(metrics.render().decode())
+
+    wait_until(lambda: value(scraped(), "participations_clicks_total", button="next", outcome="ok") == 1)
+    samples = scraped()
+    hubspot = "participations_hubspot_requests_total"
+    assert value(samples, hubspot, endpoint="breakdown", status="connection_error") == 1
+    assert value(samples, hubspot, endpoint="breakdown", status="429") == 1
+    assert value(samples, hubspot, endpoint="breakdown", status="200") == 2
+    assert value(samples, "participations_hubspot_rate_limit_wait_seconds_total") == pytest.approx(3.0, abs=0.01)
+    assert value(samples, "participations_slack_errors_total", method="chat.postMessage", error="not_in_channel") == 1
+    assert value(samples, "participations_commands_total", outcome="ok") == 1
+    wait_until(lambda: value(scraped(), "participations_lookups_in_flight") == 0)
