@@ -64,7 +64,10 @@ def cmd_socket(args: argparse.Namespace) -> int:
 
     handler = TimedSocketModeHandler(app, settings.slack_app_token)
     metrics_port = args.metrics_port if args.metrics_port is not None else settings.metrics_port
-    probes = serve_in_thread(build_probe_wsgi(app), args.metrics_host, metrics_port) if metrics_port else None
+    try:
+        probes = serve_in_thread(build_probe_wsgi(app), args.metrics_host, metrics_port) if metrics_port else None
+    except OSError as exc:  # in use, or an address this host does not have
+        raise ConfigError(f"cannot serve metrics on {args.metrics_host}:{metrics_port}: {exc.strerror}") from None
     if probes is not None:
         log.info("serving /metrics and /healthz on %s:%d", args.metrics_host, probes.server_port)
     stopping = threading.Event()

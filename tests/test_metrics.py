@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -24,7 +25,7 @@ from tests.conftest import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET, Bot
 from tests.fake_socket_mode import FakeSocketMode
 from tests.fakes import FakeHubSpot, FakeSlack, Scripted, SlackSender, command_fields, find_button, participation
 from tests.flows import click, run_command, wait_until
-from tests.test_serve import ROOT, free_port, serving
+from tests.test_serve import ROOT, clean_env, free_port, serving
 from tests.test_socket_mode import APP_TOKEN, running_socket_bot
 
 METRICS_TOKEN = "metrics-token-5f2b9c"
@@ -169,6 +170,26 @@ def test_socket_mode_serves_metrics_and_healthz_on_its_metrics_port(
             assert APP_TOKEN not in bot.output() and METRICS_TOKEN not in bot.output()
     finally:
         socket_mode.stop()
+
+
+def test_a_metrics_port_in_use_is_refused_in_one_line(tmp_path: Path) -> None:
+    env = clean_env(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN, HUBSPOT_ACCESS_TOKEN=HUBSPOT_TOKEN)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "socket", "--metrics-port", port, "--metrics-host", "127.0.0.1"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip() == f"participations-bot: cannot serve metrics on 127.0.0.1:{port}: Address already in use"
+    )
 
 
 # -- multiprocess mode: several workers, one count -----------------------------------------------------------
