@@ -194,6 +194,59 @@ def test_a_metrics_port_in_use_is_refused_in_one_line(tmp_path: Path) -> None:
 
 # -- multiprocess mode: several workers, one count -----------------------------------------------------------
 
+# `serve` with three gunicorn workers (it runs one today; WEB_CONCURRENCY will choose): the metrics must not care.
+THREE_WORKERS = textwrap.dedent(
+    """
+    import sys
+    from bot import server
+
+    configure = server.GunicornServer.load_config
+
+    def load_config(self):
+        configure(self)
+        self.cfg.set("workers", 3)
+
+    server.GunicornServer.load_config = load_config
+    from bot.cli import main
+
+    sys.exit(main(["serve", "--host", "127.0.0.1", "--port", sys.argv[1]]))
+    """
+)
+
+
+def test_three_gunicorn_workers_show_one_count_on_every_scrape(
+    fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    fake_hubspot.add_contact([participation(i) for i in range(3)], "jane@example.com")
+    with serving(fake_hubspot, fake_slack, tmp_path, command=["-c", THREE_WORKERS]) as (url, process):
+        workers = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        assert len(workers) == 3
+        sender = SlackSender(url + "/slack/events", SIGNING_SECRET, fake_slack)
+        fake_hubspot.latency = 1.5
+        names = []
+        for _ in range(3):
+            sender.session = requests.Session()  # a new connection each time: any worker may take it
+            names.append(sender.command("jane@example.com")[1])
+        fake_hubspot.wait_for(lambda: len(fake_hubspot.calls) == 3, timeout=10)
+        # Three lookups in flight, wherever they run, whichever worker answers the scrape.
+        assert value(scrape(url, token=None), "participations_lookups_in_flight") == 3
+        for name in names:
+            fake_slack.wait_for(lambda name=name: fake_slack.responses(name), timeout=15)
+        fake_hubspot.latency = 0.0
+        for _ in range(3):
+            sender.session = requests.Session()
+            names.append(sender.command("jane@example.com")[1])
+        for name in names:
+            fake_slack.wait_for(lambda name=name: fake_slack.responses(name), timeout=15)
+        settled = scrape_until(url, lambda s: value(s, "participations_commands_total", outcome="ok") == 6)
+        assert value(settled, "participations_lookups_in_flight") == 0
+        for _ in range(12):  # fresh connections: the scrapes land on different workers
+            samples = scrape(url, token=None)
+            assert value(samples, "participations_commands_total", outcome="ok") == 6
+            assert value(samples, "participations_ack_seconds_count", kind="command") == 6
+            assert value(samples, "participations_hubspot_requests_total", endpoint="breakdown", status="200") == 6
+
+
 WORKER = textwrap.dedent(
     """
     import json, sys

@@ -49,9 +49,17 @@ def served_process(
 
 @contextmanager
 def serving(
-    fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, cwd: Path, **extra_env: str
+    fake_hubspot: FakeHubSpot,
+    fake_slack: FakeSlack,
+    cwd: Path,
+    *,
+    command: list[str] | None = None,
+    **extra_env: str,
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """`participations-bot serve` on a free loopback port against the fakes, healthy, stopped on exit."""
+    """`participations-bot serve` on a free loopback port against the fakes, healthy, stopped on exit.
+
+    `command`: Python arguments that start it another way (they get the port as their last argument).
+    """
     port = free_port()
     env = clean_env(
         SLACK_BOT_TOKEN=BOT_TOKEN,
@@ -61,8 +69,9 @@ def serving(
         SLACK_API_URL=fake_slack.api_url,
         **extra_env,
     )
+    arguments = [*command, str(port)] if command else ["-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, *arguments],
         cwd=cwd,  # no .env here
         env=env,
         stdout=subprocess.PIPE,
