@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -221,6 +223,11 @@ def test_three_gunicorn_workers_show_one_count_on_every_scrape(
     with serving(fake_hubspot, fake_slack, tmp_path, command=["-c", THREE_WORKERS]) as (url, process):
         workers = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
         assert len(workers) == 3
+        # The master's own directory (a worker's file names carry its pid).
+        found = list(Path(tempfile.gettempdir()).glob(f"participations-metrics-*/gauge_livesum_{workers[0]}.db"))
+        assert len(found) == 1
+        directory = found[0].parent
+        assert (directory / f"gauge_livesum_{workers[0]}.db").exists()
         sender = SlackSender(url + "/slack/events", SIGNING_SECRET, fake_slack)
         fake_hubspot.latency = 1.5
         names = []
@@ -245,6 +252,12 @@ def test_three_gunicorn_workers_show_one_count_on_every_scrape(
             assert value(samples, "participations_commands_total", outcome="ok") == 6
             assert value(samples, "participations_ack_seconds_count", kind="command") == 6
             assert value(samples, "participations_hubspot_requests_total", endpoint="breakdown", status="200") == 6
+
+        # A worker killed outright: gunicorn's child_exit drops its live gauges, its counts stay.
+        os.kill(int(workers[0]), signal.SIGKILL)
+        wait_until(lambda: not (directory / f"gauge_livesum_{workers[0]}.db").exists())
+        assert value(scrape(url, token=None), "participations_commands_total", outcome="ok") == 6
+    assert not directory.exists()  # serve removes its directory at exit
 
 
 WORKER = textwrap.dedent(
