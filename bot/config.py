@@ -60,6 +60,10 @@ class Settings:
     default_language: str = "en"
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
+    # `/metrics` needs `Authorization: Bearer <metrics_token>` when set; open when empty.
+    metrics_token: str = ""
+    # Socket Mode only: serve /metrics and /healthz on this port (0: no HTTP port at all).
+    metrics_port: int = 0
 
     @property
     def hubspot_breakdown_url_prefix(self) -> str:
@@ -193,6 +197,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
         default_language=_language(env.get("BOT_DEFAULT_LANGUAGE", "").strip() or "en"),
         log_level=_log_level(env.get("LOG_LEVEL", "").strip() or "INFO"),
         log_format="json" if log_format == "json" else "text",
+        metrics_token=env.get("METRICS_TOKEN", "").strip(),
+        metrics_port=_int(env, "METRICS_PORT", 0, 0, 65535),
     )
 
 
