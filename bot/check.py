@@ -92,7 +92,20 @@ def check_variables(settings: Settings, mode: Mode) -> list[CheckLine]:
             lines.append(CheckLine(True, name, f"set (xapp-…); one `participations-bot socket` process, or {several}"))
         else:
             lines.append(CheckLine(True, name, "set"))
+    if mode == "http" or settings.metrics_port:
+        lines.append(metrics_line(settings))
     return lines
+
+
+def metrics_line(settings: Settings) -> CheckLine:
+    """Whether `/metrics` is guarded: never a failure (a private network needs no token), always said."""
+    if settings.metrics_token:
+        return CheckLine(True, "METRICS_TOKEN", "set: GET /metrics answers only `Authorization: Bearer <token>`")
+    return CheckLine(
+        True,
+        "METRICS_TOKEN",
+        "not set: GET /metrics is open to anyone who can reach the port; set it when the port is public (Heroku)",
+    )
 
 
 def _slack_error_fix(error: str) -> str:

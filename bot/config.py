@@ -66,6 +66,10 @@ class Settings:
     redis_timeout: float = 0.2  # seconds for one Redis call: a frozen Redis costs a lookup this much, once
     redis_retry_seconds: float = 5.0  # after a Redis failure, memory is used this long before Redis is tried again
     web_concurrency: int = 1  # gunicorn worker processes for `serve` (more than one needs REDIS_URL)
+    # `/metrics` needs `Authorization: Bearer <metrics_token>` when set; open when empty.
+    metrics_token: str = ""
+    # Socket Mode only: serve /metrics and /healthz on this port (0: no HTTP port at all).
+    metrics_port: int = 0
 
     @property
     def hubspot_breakdown_url_prefix(self) -> str:
@@ -203,6 +207,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
         redis_timeout=_float(env, "REDIS_TIMEOUT", 0.2),
         redis_retry_seconds=_float(env, "REDIS_RETRY_SECONDS", 5.0),
         web_concurrency=_int(env, "WEB_CONCURRENCY", 1, 1, 64),
+        metrics_token=env.get("METRICS_TOKEN", "").strip(),
+        metrics_port=_int(env, "METRICS_PORT", 0, 0, 65535),
     )
 
 

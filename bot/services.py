@@ -15,6 +15,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
@@ -25,6 +26,7 @@ from slack_sdk.web import WebClient
 from bot.config import Settings
 from bot.hubspot.client import HubSpotClient, settle_proxies
 from bot.messages import normalise_language
+from bot.metrics import Metrics, slack_error_label
 from bot.state import LanguageCache, State
 from bot.state.memory import MemoryLanguageCache, MemoryState
 
@@ -89,8 +91,10 @@ class LocaleResolver:
         clock: Clock = time.monotonic,
         max_wait: float = 5.0,
         cache: LanguageCache | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._client = client
+        self._metrics = metrics
         self._default = default
         self.max_wait = max_wait
         self._cache = cache or MemoryLanguageCache(ttl, clock=clock)
@@ -142,6 +146,8 @@ class LocaleResolver:
             locale = (response.get("user") or {}).get("locale")
         except Exception as exc:  # any failure: fall back, never block the answer
             log.info("locale lookup failed for a user (%s); using %s", type(exc).__name__, self._default)
+            if self._metrics is not None:
+                self._metrics.slack_error("users.info", slack_error_code(exc))
             return self._default
         return normalise_language(locale, self._default) if locale else self._default
 
@@ -200,8 +206,10 @@ class Responder:
         pool_size: int = 16,
         max_retries: int = 2,
         sleep: Callable[[float], None] = time.sleep,
+        metrics: Metrics | None = None,
     ) -> None:
         self._timeout = timeout
+        self._metrics = metrics
         self._max_retries = max_retries
         self._sleep = sleep
         self._session = requests.Session()
@@ -227,20 +235,38 @@ class Responder:
             except requests.ConnectionError as exc:  # refused, reset, or a kept-alive connection gone stale
                 if attempt > self._max_retries:
                     log.error("response_url post failed: %s", type(exc).__name__)
+                    self._failed("connection_error")
                     return False
                 retry_in = 0.2 * attempt
             except requests.RequestException as exc:  # a read timeout: Slack may have posted it, do not repeat
                 log.error("response_url post failed: %s", type(exc).__name__)
+                self._failed("timeout" if isinstance(exc, requests.Timeout) else "connection_error")
                 return False
             else:
                 if 200 <= response.status_code < 300:
                     return True
                 if response.status_code != 429 or attempt > self._max_retries:
                     log.error("response_url answered %s: %s", response.status_code, response.text[:200])
+                    # Slack answers a refused post with its error code as plain text (expired_url, no_text…).
+                    code = response.text.strip()[:40]
+                    self._failed(code if slack_error_label(code) == code else f"http_{response.status_code}")
                     return False
                 retry_in = min(self._timeout, _seconds(response.headers.get("Retry-After"), default=1.0))
             log.info("response_url post: retrying in %.1f s (attempt %d)", retry_in, attempt)
             self._sleep(retry_in)
+
+    def _failed(self, error: str) -> None:
+        if self._metrics is not None:
+            self._metrics.slack_error("response_url", error)
+
+
+def slack_error_code(exc: Exception) -> str:
+    """Slack's error code for a failed Web API call (`timeout`, `connection_error` when no answer came)."""
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error") or "unknown_error")
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    return "connection_error"
 
 
 def _seconds(raw: str | None, default: float) -> float:
@@ -273,6 +299,7 @@ class Services:
 
     mask_key: bytes = b""  # keys the contact masks in the audit log (see mask_identifier)
     clock: Clock = time.monotonic
+    metrics: Metrics = field(default_factory=Metrics)
 
     def contact_url(self, contact_id: str | None) -> str | None:
         """Link to the contact's HubSpot record when the portal is configured."""
@@ -341,23 +368,35 @@ def _field(value: Any, name: str) -> Any:
     return value.get(name) if isinstance(value, dict) else None
 
 
-def build_services(settings: Settings, *, web_client: WebClient | None = None, **overrides: Any) -> Services:
+def build_services(
+    settings: Settings, *, web_client: WebClient | None = None, metrics: Metrics | None = None, **overrides: Any
+) -> Services:
+    """`metrics`: this process's one `Metrics` (else the given HubSpot client's, else a new one)."""
     state: State = overrides.pop("state", None) or build_state(settings)
-    hubspot = overrides.pop("hubspot", None) or HubSpotClient.from_settings(
-        settings, rate_window=state.rate_window("breakdown"), search_rate_window=state.rate_window("search")
+    hubspot = overrides.pop("hubspot", None)
+    metrics = metrics or getattr(hubspot, "metrics", None) or Metrics()
+    hubspot = hubspot or HubSpotClient.from_settings(
+        settings,
+        metrics=metrics,
+        rate_window=state.rate_window("breakdown"),
+        search_rate_window=state.rate_window("search"),
     )
     return Services(
         settings=settings,
         hubspot=hubspot,
         responder=overrides.pop("responder", None)
-        or Responder(timeout=settings.slack_timeout, pool_size=settings.listener_workers),
+        or Responder(timeout=settings.slack_timeout, pool_size=settings.listener_workers, metrics=metrics),
         locales=overrides.pop("locales", None)
         or LocaleResolver(
-            web_client if settings.slack_bot_token else None, settings.default_language, cache=state.languages
+            web_client if settings.slack_bot_token else None,
+            settings.default_language,
+            cache=state.languages,
+            metrics=metrics,
         ),
         access=AccessPolicy(settings.allowed_user_ids, settings.allowed_channel_ids, settings.allowed_team_ids),
         background=overrides.pop("background", None) or prestarted_pool(settings.listener_workers),
         mask_key=mask_key(settings),
+        metrics=metrics,
         state=state,
         **overrides,
     )

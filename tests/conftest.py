@@ -16,6 +16,7 @@ from slack_bolt import App
 from bot.app import build_app, build_wsgi
 from bot.config import Settings
 from bot.hubspot.client import HubSpotClient
+from bot.metrics import Metrics
 from bot.services import Services, build_services, make_web_client
 from tests.fakes import FakeHubSpot, FakeSlack, SlackSender
 from tests.redis_server import RedisServer
@@ -107,6 +108,8 @@ def make_bot(fake_slack: FakeSlack) -> Iterator[Callable[..., Bot]]:
     def factory(settings: Settings, *, virtual_time: VirtualTime | None = None, **client_overrides: Any) -> Bot:
         time = virtual_time or VirtualTime()
         web_client = make_web_client(settings)
+        # One Metrics for the client and the app, as in production (a test may pass its own).
+        client_overrides.setdefault("metrics", Metrics())
         hubspot = HubSpotClient.from_settings(settings, sleep=time.sleep, clock=time.clock, **client_overrides)
         services = build_services(settings, web_client=web_client, hubspot=hubspot)
         app = build_app(settings, services=services, web_client=web_client)

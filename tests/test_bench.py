@@ -82,3 +82,16 @@ def test_benchmark_exits_1_when_the_bot_misbehaves() -> None:
     assert completed.returncode == 1, completed.stdout + completed.stderr
     assert "MISBEHAVIOUR" in completed.stderr
     assert "ack not 200" in completed.stderr
+
+
+def test_the_ack_path_benchmark_times_real_acks_with_multiprocess_metrics() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.ack_path", "--runs", "50", "--multiprocess"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "50 signed commands (multiprocess metrics): median" in completed.stdout

@@ -63,6 +63,7 @@ def test_everything_fine_in_http_mode(
     assert line(lines, "HubSpot name search") == (
         "✓ HubSpot name search: crm.objects.contacts.read granted: /participations <name> works"
     )
+    assert line(lines, "METRICS_TOKEN").startswith("✓ METRICS_TOKEN: not set: GET /metrics is open")
     assert lines[-1] == "Ready for HTTP mode."
     # One probe, on the bot's own endpoint, with the bot's own client; then one contact search.
     assert [call.identifier for call in fake_hubspot.calls] == [PROBE_IDENTIFIER, ""]
@@ -70,6 +71,15 @@ def test_everything_fine_in_http_mode(
     assert fake_hubspot.calls[0].raw_path.startswith("/marketing/v3/marketing-events/participations/contacts/")
     assert fake_hubspot.calls[0].raw_path.endswith("/breakdown")
     assert len(fake_slack.api_calls("auth.test")) == 1
+
+
+def test_a_metrics_token_is_reported_set_never_shown(capsys: pytest.CaptureFixture[str], env: dict[str, str]) -> None:
+    code, lines = run_check(capsys, {**env, "METRICS_TOKEN": "metrics-secret-value"})
+    assert code == 0, lines
+    assert line(lines, "METRICS_TOKEN").startswith("✓ METRICS_TOKEN: set")
+    assert not any("metrics-secret-value" in text for text in lines)
+    _, socket_lines = run_check(capsys, {**env, "SLACK_APP_TOKEN": APP_TOKEN}, "--socket")
+    assert not any("METRICS_TOKEN" in text for text in socket_lines)  # no metrics port, nothing to guard
 
 
 def test_wrong_hubspot_token_names_the_fix_and_fails(

@@ -49,6 +49,7 @@ def test_defaults_and_lists() -> None:
     assert settings.slack_api_url == "http://127.0.0.1:9/api/"
     assert settings.allowed_user_ids == frozenset({"U1", "U2"})
     assert settings.allowed_channel_ids == frozenset()
+    assert (settings.metrics_token, settings.metrics_port) == ("", 0)  # /metrics open on serve; none in Socket Mode
     settings.require("http")
 
 
@@ -69,6 +70,7 @@ def test_defaults_and_lists() -> None:
         ({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY"),
         ({"REDIS_TIMEOUT": "soon"}, "REDIS_TIMEOUT"),
         ({"HUBSPOT_REQUESTS_PER_10S": "0"}, "HUBSPOT_REQUESTS_PER_10S"),
+        ({"METRICS_PORT": "99999"}, "METRICS_PORT"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:

@@ -18,6 +18,7 @@ from tests.conftest import Bot
 from tests.fakes import SEARCH_PATH, FakeHubSpot, FakeSlack, all_text, choice_buttons, find_button, participation
 from tests.flows import ephemeral, run_command, wait_until
 from tests.test_end_to_end import assert_valid_message
+from tests.test_metrics import parse, value
 
 CHOICE_TS = "1790000005.000100"
 
@@ -126,6 +127,11 @@ def test_several_matches_offer_a_private_choice_and_choosing_posts_in_the_channe
     outcomes = [line.split("outcome=")[1].split()[0] for line in audit_lines(logs, "choose")]
     assert sorted(outcomes) == ["duplicate_click", "ok"]
     assert any("outcome=choice" in line for line in audit_lines(logs, "command"))
+    samples = parse(bot.services.metrics.render().decode())  # counted under bounded labels, as the audit says
+    assert value(samples, "participations_clicks_total", button="choose", outcome="ok") == 1
+    assert value(samples, "participations_clicks_total", button="choose", outcome="duplicate") == 1
+    assert value(samples, "participations_commands_total", outcome="choice") == 1
+    assert value(samples, "participations_hubspot_requests_total", endpoint="search", status="200") == 1
 
 
 def test_the_choice_keeps_summary_and_state(

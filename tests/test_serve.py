@@ -65,8 +65,18 @@ class Served:
 
 
 @contextmanager
-def serving(fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, cwd: Path, **extra_env: str) -> Iterator[Served]:
-    """`participations-bot serve` against the fakes, healthy before it is handed over, stopped afterwards."""
+def serving(
+    fake_hubspot: FakeHubSpot,
+    fake_slack: FakeSlack,
+    cwd: Path,
+    *,
+    command: list[str] | None = None,
+    **extra_env: str,
+) -> Iterator[Served]:
+    """`participations-bot serve` against the fakes, healthy before it is handed over, stopped afterwards.
+
+    `command`: Python arguments that start it another way (they get the port as their last argument).
+    """
     port = free_port()
     env = clean_env(
         SLACK_BOT_TOKEN=BOT_TOKEN,
@@ -76,8 +86,9 @@ def serving(fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, cwd: Path, **extra
         SLACK_API_URL=fake_slack.api_url,
         **extra_env,
     )
+    arguments = [*command, str(port)] if command else ["-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, *arguments],
         cwd=cwd,  # no .env here
         env=env,
         stdout=subprocess.PIPE,

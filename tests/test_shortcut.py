@@ -15,6 +15,7 @@ from tests.conftest import Bot
 from tests.fakes import FakeHubSpot, FakeSlack, all_text, choice_buttons, find_button, participation
 from tests.flows import ephemeral, wait_until
 from tests.test_end_to_end import assert_valid_message
+from tests.test_metrics import parse, value
 
 ALERT_TS = "1790000100.000100"
 ROOT_TS = "1790000050.000100"
@@ -58,6 +59,8 @@ def test_one_email_posts_the_first_page_in_the_messages_thread_and_next_follows_
     assert (page["channel"], page["thread_ts"]) == ("C1", ALERT_TS)
     assert_valid_message(page)
     assert "Jane Doe" in page["blocks"][0]["text"]["text"] and "Showing 1–10 of 23" in all_text(page)
+    shortcuts = "participations_shortcuts_total"
+    wait_until(lambda: value(parse(bot.services.metrics.render().decode()), shortcuts, outcome="ok") == 1)
     assert fake_hubspot.calls[-1].identifier == "jane@example.com"
     # The page is a reply in the alert's thread: Slack sends the reply's ts and the root's.
     next_button = find_button(page["blocks"])

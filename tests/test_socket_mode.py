@@ -67,10 +67,10 @@ def bot_env(fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, **extra: str) -> d
     return env
 
 
-def start_bot(env: dict[str, str], log_path: Path, cwd: Path) -> subprocess.Popen[bytes]:
+def start_bot(env: dict[str, str], log_path: Path, cwd: Path, *options: str) -> subprocess.Popen[bytes]:
     with log_path.open("wb") as log:  # a file, not a pipe: a chatty bot can never block on a full pipe
         return subprocess.Popen(
-            [sys.executable, "-m", "bot", "socket"], cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "bot", "socket", *options], cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT
         )
 
 
@@ -96,10 +96,24 @@ def socket_mode() -> Iterator[FakeSocketMode]:
 def socket_bot(
     fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, socket_mode: FakeSocketMode, tmp_path: Path
 ) -> Iterator[SocketBot]:
+    with running_socket_bot(fake_hubspot, fake_slack, socket_mode, tmp_path) as bot:
+        yield bot
+
+
+@contextlib.contextmanager
+def running_socket_bot(
+    fake_hubspot: FakeHubSpot,
+    fake_slack: FakeSlack,
+    socket_mode: FakeSocketMode,
+    cwd: Path,
+    *options: str,
+    **extra_env: str,
+) -> Iterator[SocketBot]:
+    """`participations-bot socket [options]`, connected to the fake Socket Mode server; killed on exit."""
     fake_slack.app_token = APP_TOKEN
     fake_slack.socket_url = socket_mode.url
-    log_path = tmp_path / "bot.log"
-    process = start_bot(bot_env(fake_hubspot, fake_slack), log_path, tmp_path)
+    log_path = cwd / "bot.log"
+    process = start_bot(bot_env(fake_hubspot, fake_slack, **extra_env), log_path, cwd, *options)
     bot = SocketBot(process, socket_mode, log_path)
     try:
         deadline = time.monotonic() + 20

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import requests
@@ -46,6 +46,9 @@ from bot.hubspot.models import (
 )
 from bot.state import Limit, RateWindow
 from bot.state.memory import MemoryRateWindow
+
+if TYPE_CHECKING:  # the client only calls it; importing bot.hubspot stays free of prometheus_client
+    from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +254,9 @@ class HubSpotClient:
         search_url: str | None = None,
         search_governor: RateGovernor | None = None,
         search_rate_window: RateWindow | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics  # requests by endpoint and status, time spent waiting for the rate limit
         self._url_prefix = url_prefix if url_prefix.endswith("/") else url_prefix + "/"
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
@@ -319,7 +324,7 @@ class HubSpotClient:
             params["state"] = state.value
         if after:
             params["after"] = after
-        body, correlation_id = self._get_json(self.breakdown_url(identifier), params)
+        body, correlation_id = self._get_json(self.breakdown_url(identifier), params, endpoint="breakdown")
         return _parsed(parse_page, body, correlation_id)
 
     def search_contacts(self, query: str, *, limit: int = 5) -> SearchResult:
@@ -336,7 +341,9 @@ class HubSpotClient:
             "limit": max(1, min(MAX_LIMIT, limit)),
         }
         try:
-            answer, correlation_id = self._request_json(self._search_url, json_body=body, governor=self.search_governor)
+            answer, correlation_id = self._request_json(
+                self._search_url, endpoint="search", json_body=body, governor=self.search_governor
+            )
         except MissingScopes as exc:
             if SEARCH_SCOPE not in exc.required_scopes:  # HubSpot did not say: it is the search scope
                 exc.required_scopes = (SEARCH_SCOPE,)
@@ -360,14 +367,18 @@ class HubSpotClient:
 
     # -- transport -------------------------------------------------------------------------------------
 
-    def _get_json(self, url: str, params: Mapping[str, str | int]) -> tuple[Any, str | None]:
-        """(parsed 200 body, HubSpot's correlation id header) — the id lets a later shape error be traced."""
-        return self._request_json(url, params=params)
+    def _get_json(self, url: str, params: Mapping[str, str | int], *, endpoint: str) -> tuple[Any, str | None]:
+        """(parsed 200 body, HubSpot's correlation id header) — the id lets a later shape error be traced.
+
+        `endpoint`: a fixed name for the metrics (`breakdown`), never the URL.
+        """
+        return self._request_json(url, params=params, endpoint=endpoint)
 
     def _request_json(
         self,
         url: str,
         *,
+        endpoint: str,
         params: Mapping[str, str | int] | None = None,
         json_body: Mapping[str, Any] | None = None,
         governor: RateGovernor | None = None,
@@ -378,7 +389,7 @@ class HubSpotClient:
             raise Unavailable("the bot is busy with other HubSpot lookups")
         try:
             return self._get_json_with_retries(
-                url, params or {}, deadline, json_body=json_body, governor=governor or self.governor
+                url, params or {}, deadline, endpoint, json_body=json_body, governor=governor or self.governor
             )
         finally:
             self._slots.release()
@@ -387,11 +398,21 @@ class HubSpotClient:
         ceiling: float = min(self._retry.max_backoff, self._retry.base_backoff * 2.0 ** (attempt - 1))
         return ceiling * (0.5 + float(self._jitter()) / 2)
 
+    def count_request(self, endpoint: str, status: int | str) -> None:
+        """One request sent to HubSpot: its HTTP status, or `timeout` / `connection_error`."""
+        if self.metrics is not None:
+            self.metrics.hubspot_request(endpoint, status)
+
+    def _rate_limit_waited(self, seconds: float) -> None:
+        if self.metrics is not None:
+            self.metrics.rate_limit_waited(seconds)
+
     def _get_json_with_retries(
         self,
         url: str,
         params: Mapping[str, str | int],
         deadline: float,
+        endpoint: str,
         *,
         json_body: Mapping[str, Any] | None = None,
         governor: RateGovernor | None = None,
@@ -400,7 +421,10 @@ class HubSpotClient:
         attempt = 0
         while True:
             attempt += 1
-            if not governor.acquire(deadline):
+            queued_at = self._clock()
+            acquired = governor.acquire(deadline)
+            self._rate_limit_waited(self._clock() - queued_at)
+            if not acquired:
                 raise RateLimited("waiting for HubSpot's rate limit would take too long")
             remaining = deadline - self._clock()
             # Never above the configured timeout; near the deadline, still long enough for a real answer.
@@ -417,11 +441,13 @@ class HubSpotClient:
                 )
                 self._read_body(response, deadline)
             except requests.RequestException as exc:
-                kind = "timed out" if isinstance(exc, requests.Timeout) else "could not be reached"
-                failure: HubSpotError = Unavailable(f"HubSpot {kind}")
+                timed_out = isinstance(exc, requests.Timeout)
+                self.count_request(endpoint, "timeout" if timed_out else "connection_error")
+                failure: HubSpotError = Unavailable(f"HubSpot {'timed out' if timed_out else 'could not be reached'}")
                 wait = self._backoff(attempt)
                 log.warning("hubspot request failed (%s), attempt %d", type(exc).__name__, attempt)
             else:
+                self.count_request(endpoint, response.status_code)
                 governor.observe(response.headers)
                 if response.status_code == 200:
                     correlation_id = response.headers.get("X-HubSpot-Correlation-Id")
@@ -446,6 +472,8 @@ class HubSpotClient:
                 )
             if attempt >= self._retry.max_attempts or self._clock() + wait >= deadline:
                 raise failure
+            if isinstance(failure, RateLimited):
+                self._rate_limit_waited(wait)
             self._sleep(wait)
 
     def _read_body(self, response: requests.Response, deadline: float) -> None:

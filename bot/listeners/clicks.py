@@ -140,6 +140,7 @@ class Button(Generic[Query]):
             reference = shown_reference(exc, reference)
             services.responder.post(response_url, message)
         finally:
+            services.metrics.click(self.kind, outcome)
             identifier, state, page = self.describe(query) if query is not None else (None, None, None)
             services.audit(
                 self.kind,
@@ -174,8 +175,10 @@ def post_in_thread(click: Click, services: Services, message: Message) -> None:
     except SlackApiError as exc:
         error = str(exc.response.get("error", "unknown_error"))
     except TimeoutError:
+        services.metrics.slack_error("chat.postMessage", "timeout")
         unconfirmed(click, services, "chat.postMessage")
         return
+    services.metrics.slack_error("chat.postMessage", error)
     log.warning("chat.postMessage failed (%s) ref=%s", error, click.reference)
     if error in FALLBACK_ERRORS:
         fallback = {**message, "response_type": "in_channel", "thread_ts": click.root, "replace_original": False}

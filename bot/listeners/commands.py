@@ -19,7 +19,7 @@ COMMAND = "/participations"
 
 
 def register(app: App, services: Services) -> None:
-    app.command(COMMAND)(ack_then(services, lambda body, _client: handle_command(body, services)))
+    app.command(COMMAND)(ack_then(services, lambda body, _client: handle_command(body, services), kind="command"))
 
 
 def handle_command(body: dict[str, Any], services: Services) -> None:
@@ -60,6 +60,7 @@ def handle_command(body: dict[str, Any], services: Services) -> None:
         reference = shown_reference(exc, reference)
         services.responder.post(response_url, message)
     finally:
+        services.metrics.command(outcome)
         services.audit(
             "command",
             body=body,

@@ -38,7 +38,9 @@ def register(app: App, services: Services) -> None:
             1 if choice.action == "page" else None,
         ),
     )
-    app.action(CHOOSE_ACTION_ID)(ack_then(services, lambda body, client: button.run(body, client, services)))
+    app.action(CHOOSE_ACTION_ID)(
+        ack_then(services, lambda body, client: button.run(body, client, services), kind="click")
+    )
 
 
 def answer_name_search(

@@ -29,7 +29,9 @@ _TS = re.compile(r"^[0-9]{1,12}\.[0-9]{1,8}$")
 
 
 def register(app: App, services: Services) -> None:
-    app.shortcut(CALLBACK_ID)(ack_then(services, lambda body, client: handle_shortcut(body, client, services)))
+    app.shortcut(CALLBACK_ID)(
+        ack_then(services, lambda body, client: handle_shortcut(body, client, services), kind="shortcut")
+    )
 
 
 def message_thread(body: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -95,6 +97,7 @@ def handle_shortcut(body: dict[str, Any], client: WebClient, services: Services)
     except Exception as exc:
         outcome, reference = report_failure(services, response_url, exc, Translator(language()), identifier, reference)
     finally:
+        services.metrics.shortcut(outcome)
         services.audit(
             "shortcut",
             body=body,

@@ -29,7 +29,9 @@ def register(app: App, services: Services) -> None:
         deliver=lambda click, query, gathered: deliver_summary(click, query, gathered, services),
     )
 
-    app.action(SUMMARY_ACTION_ID)(ack_then(services, lambda body, client: button.run(body, client, services)))
+    app.action(SUMMARY_ACTION_ID)(
+        ack_then(services, lambda body, client: button.run(body, client, services), kind="click")
+    )
 
 
 def summary_message(
