@@ -348,9 +348,10 @@ class Services:
         )
 
 
-def build_state(settings: Settings) -> State:
+def build_state(settings: Settings, on_redis_change: Callable[[bool], None] | None = None) -> State:
     """The one place that chooses where cross-request state lives: Redis (behind a fall back to memory) when
-    REDIS_URL is set, else this process's memory. Never fails: a Redis down at boot is said, and retried."""
+    REDIS_URL is set, else this process's memory. Never fails: a Redis down at boot is said, and retried.
+    `on_redis_change(up)` hears whether Redis answers (at start, then at every switch)."""
     if not settings.redis_url:
         return MemoryState()
     from bot.state.failover import FailoverState
@@ -358,7 +359,7 @@ def build_state(settings: Settings) -> State:
 
     client = connect(settings.redis_url, timeout=settings.redis_timeout)
     shared = RedisState(client, url=settings.redis_url, account=account_key(settings.hubspot_access_token))
-    state = FailoverState(shared, cooldown=settings.redis_retry_seconds)
+    state = FailoverState(shared, cooldown=settings.redis_retry_seconds, on_change=on_redis_change)
     state.check_at_start()
     return state
 
@@ -372,9 +373,9 @@ def build_services(
     settings: Settings, *, web_client: WebClient | None = None, metrics: Metrics | None = None, **overrides: Any
 ) -> Services:
     """`metrics`: this process's one `Metrics` (else the given HubSpot client's, else a new one)."""
-    state: State = overrides.pop("state", None) or build_state(settings)
     hubspot = overrides.pop("hubspot", None)
     metrics = metrics or getattr(hubspot, "metrics", None) or Metrics()
+    state: State = overrides.pop("state", None) or build_state(settings, on_redis_change=metrics.set_redis_up)
     hubspot = hubspot or HubSpotClient.from_settings(
         settings,
         metrics=metrics,

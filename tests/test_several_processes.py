@@ -3,6 +3,7 @@ when Redis stops, restarts or freezes."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -191,6 +192,8 @@ def test_redis_stopped_restarted_and_frozen_mid_run(
     not_ready = requests.get(bots[0].url + "/readyz", timeout=5)
     assert not_ready.status_code == 503 and "Redis" in not_ready.text
     assert own_redis.password is not None and own_redis.password not in not_ready.text
+    scraped = requests.get(bots[0].url + "/metrics", timeout=5).text
+    assert re.search(r"^participations_redis_up 0(\.0)?$", scraped, re.MULTILINE), scraped
 
     own_redis.start()  # same port, empty: each process finds it again by itself
     time.sleep(0.6)
@@ -200,6 +203,8 @@ def test_redis_stopped_restarted_and_frozen_mid_run(
             wait_for_page(bot, fake_slack)
     assert own_redis.client().keys("participations-bot:rate:*"), "never went back to Redis"
     assert requests.get(bots[1].url + "/readyz", timeout=5).status_code == 200
+    scraped = requests.get(bots[1].url + "/metrics", timeout=5).text
+    assert re.search(r"^participations_redis_up 1(\.0)?$", scraped, re.MULTILINE), scraped
 
     own_redis.freeze()
     try:

@@ -16,9 +16,10 @@ from tests.redis_server import RedisServer
 from tests.test_serve import free_port
 
 
-def failover(server: RedisServer, cooldown: float = 0.3) -> FailoverState:
+def failover(server: RedisServer, cooldown: float = 0.3, switches: list[bool] | None = None) -> FailoverState:
     shared = RedisState(connect(server.url, timeout=0.2), url=server.url, account="acct")
-    return FailoverState(shared, MemoryState(), cooldown=cooldown)
+    on_change = switches.append if switches is not None else None
+    return FailoverState(shared, MemoryState(), cooldown=cooldown, on_change=on_change)
 
 
 def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -31,7 +32,9 @@ def in_redis(server: RedisServer, pattern: str) -> list[str]:
 
 def test_redis_stopped_then_restarted(own_redis: RedisServer, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    state = failover(own_redis)
+    switches: list[bool] = []  # what the participations_redis_up gauge hears
+    state = failover(own_redis, switches=switches)
+    state.check_at_start()
     assert state.clicks.claim("before")
     own_redis.stop()
     claims = [state.clicks.claim(f"during-{i}") for i in range(50)]
@@ -54,6 +57,7 @@ def test_redis_stopped_then_restarted(own_redis: RedisServer, caplog: pytest.Log
         time.sleep(0.05)
     assert in_redis(own_redis, "participations-bot:click:*"), "never went back to Redis"
     assert warnings(caplog)[1:] == ["Redis answers again: shared state is back in Redis"]
+    assert switches == [True, False, True]
     assert own_redis.password is not None
     assert all(own_redis.password not in record.getMessage() for record in caplog.records)
 
@@ -88,7 +92,9 @@ def test_a_frozen_redis_costs_one_call_a_fraction_of_a_second(
 
 def test_the_bot_starts_when_redis_is_down_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
     url = f"redis://:hunter2-pass@127.0.0.1:{free_port()}/0"
-    state = build_state(Settings(redis_url=url, hubspot_access_token="pat-na1-x"))
+    switches: list[bool] = []
+    state = build_state(Settings(redis_url=url, hubspot_access_token="pat-na1-x"), on_redis_change=switches.append)
+    assert switches == [False]
     assert state.clicks.claim("k")
     assert not state.clicks.claim("k")
     assert state.ready() is not None

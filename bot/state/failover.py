@@ -29,10 +29,19 @@ Clock = Callable[[], float]
 
 
 class Breaker:
-    def __init__(self, url: str, cooldown: float = 5.0, clock: Clock = time.monotonic) -> None:
+    """`on_change(up)` hears every switch (and the state at start): e.g. the `participations_redis_up` gauge."""
+
+    def __init__(
+        self,
+        url: str,
+        cooldown: float = 5.0,
+        clock: Clock = time.monotonic,
+        on_change: Callable[[bool], None] | None = None,
+    ) -> None:
         self.url = url
         self.cooldown = cooldown
         self._clock = clock
+        self._on_change = on_change or (lambda _up: None)
         self._down = False
         self._probing = False
         self._retry_at = 0.0
@@ -59,6 +68,7 @@ class Breaker:
             was_down, self._down, self._probing = self._down, False, False
         if was_down:
             log.warning("Redis answers again: shared state is back in Redis")
+            self._on_change(True)
 
     def failed(self, exc: BaseException) -> None:
         with self._lock:
@@ -71,11 +81,13 @@ class Breaker:
                 describe_failure(exc, self.url),
                 self.cooldown,
             )
+            self._on_change(False)
 
     def trip(self) -> None:
         """Down from the start (Redis did not answer at boot, already said): probe after the cool-down."""
         with self._lock:
             self._down, self._probing, self._retry_at = True, False, self._clock() + self.cooldown
+        self._on_change(False)
 
     def run(self, primary: Callable[[], T], fallback: Callable[[], T]) -> T:
         if not self.allow():
@@ -186,10 +198,17 @@ class FailoverRateWindow:
 class FailoverState:
     """Redis shared by every process, memory when Redis fails."""
 
-    def __init__(self, redis_state: RedisState, memory: MemoryState | None = None, *, cooldown: float = 5.0) -> None:
+    def __init__(
+        self,
+        redis_state: RedisState,
+        memory: MemoryState | None = None,
+        *,
+        cooldown: float = 5.0,
+        on_change: Callable[[bool], None] | None = None,
+    ) -> None:
         self.redis = redis_state
         self.memory = memory or MemoryState()
-        self.breaker = Breaker(redis_state.url, cooldown)
+        self.breaker = Breaker(redis_state.url, cooldown, on_change=on_change)
         self.clicks = FailoverClickClaims(self)
         self.edits = FailoverMessageEdits(self)
         self.languages = FailoverLanguageCache(self)
@@ -210,6 +229,7 @@ class FailoverState:
         reason = self.redis.ready()
         if reason is None:
             log.info("shared state %s", self.redis.describe())
+            self.breaker._on_change(True)
         else:
             log.warning("shared state %s, but %s: starting with memory until it answers", self.redis.describe(), reason)
             self.breaker.trip()
