@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -91,13 +92,22 @@ def healthz(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iter
     return [b"ok\n"]
 
 
+def readyz(services: Services, start_response: Callable[..., Any]) -> Iterable[bytes]:
+    reason = services.state.ready()
+    body = b"ok\n" if reason is None else f"not ready: {reason}\n".encode()
+    status = "200 OK" if reason is None else "503 Service Unavailable"
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
 def not_found(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "10")])
     return [b"Not Found\n"]
 
 
 def build_probe_wsgi(app: App, otherwise: WSGIApp = not_found) -> WSGIApp:
-    """`GET /healthz` for load balancers and `/metrics` for Prometheus; anything else goes to `otherwise`.
+    """`GET /healthz` (liveness) and `/readyz` (503 while REDIS_URL is set and Redis does not answer) for load
+    balancers, `/metrics` for Prometheus; anything else goes to `otherwise`.
 
     Alone (a 404 for the rest), it is what Socket Mode serves on `--metrics-port`.
     """
@@ -108,6 +118,8 @@ def build_probe_wsgi(app: App, otherwise: WSGIApp = not_found) -> WSGIApp:
         path = environ.get("PATH_INFO")
         if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
             return healthz(environ, start_response)
+        if path == READY_PATH and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
+            return readyz(services, start_response)
         if path == METRICS_PATH:
             return metrics(environ, start_response)
         return otherwise(environ, start_response)

@@ -88,7 +88,8 @@ def check_variables(settings: Settings, mode: Mode) -> list[CheckLine]:
                 )
             )
         elif name == "SLACK_APP_TOKEN":
-            lines.append(CheckLine(True, name, "set (xapp-…); run exactly one `participations-bot socket` process"))
+            several = "several share state through REDIS_URL" if settings.redis_url else "more than one needs REDIS_URL"
+            lines.append(CheckLine(True, name, f"set (xapp-…); one `participations-bot socket` process, or {several}"))
         else:
             lines.append(CheckLine(True, name, "set"))
     if mode == "http" or settings.metrics_port:
@@ -303,6 +304,46 @@ def check_name_search(settings: Settings, **client_overrides: Any) -> list[Check
     return [CheckLine(True, NAME_SEARCH, f"{SEARCH_SCOPE} granted: /participations <name> works")]
 
 
+def check_redis(settings: Settings, *, timeout: float = 3.0) -> list[CheckLine]:
+    """With REDIS_URL: PING and the server's version, or why not and what to do. Never the password."""
+    if not settings.redis_url:
+        return []
+    import redis
+
+    from bot.logging_setup import redact_url
+    from bot.state.redis import connect, describe_failure
+
+    part = "Redis"
+    where = redact_url(settings.redis_url)
+    client = connect(settings.redis_url, timeout=timeout)
+    try:
+        client.ping()
+        info = client.info("server")
+        version = info.get("redis_version", "?") if isinstance(info, dict) else "?"
+    except redis.AuthenticationError as exc:
+        return [
+            CheckLine(
+                False,
+                part,
+                f"{where} refused the credentials ({describe_failure(exc, settings.redis_url)}): put the password "
+                "your Redis provider shows into REDIS_URL (redis://:password@host:port)",
+            )
+        ]
+    except (redis.RedisError, OSError) as exc:
+        return [
+            CheckLine(
+                False,
+                part,
+                f"could not reach {where} ({describe_failure(exc, settings.redis_url)}): check REDIS_URL (TLS hosts "
+                "need rediss://) and that Redis runs; without Redis the bot still answers, but each process keeps "
+                "its own state",
+            )
+        ]
+    finally:
+        client.close()
+    return [CheckLine(True, part, f"version {version} answers at {where}: state is shared between processes")]
+
+
 def _category(error: HubSpotError) -> str:
     return f" {error.category}" if error.category else ""
 
@@ -325,6 +366,7 @@ def run_checks(environ: Mapping[str, str] | None, mode: Mode) -> list[CheckLine]
     lines += hubspot
     if all(line.ok for line in hubspot):  # the token works: is the optional search scope there too?
         lines += check_name_search(settings)
+    lines += check_redis(settings)
     return lines
 
 

@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0", help="address to bind (default: 0.0.0.0)")  # noqa: S104
     serve.set_defaults(handler=cmd_serve)
 
-    socket = commands.add_parser("socket", help="Socket Mode (no public URL needed; run one process only)")
+    socket = commands.add_parser("socket", help="Socket Mode (no public URL needed; several processes need REDIS_URL)")
     socket.add_argument(
         "--metrics-port",
         type=_bounded_int(1, 65535),

@@ -17,6 +17,16 @@ _SECRET = re.compile(
 )
 
 
+# A password inside a URL (REDIS_URL: redis://user:password@host, or ?password=…): keep the host, drop the secret.
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^/\s]*@", re.IGNORECASE)
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&\s]*", re.IGNORECASE)
+
+
+def redact_url(text: str) -> str:
+    """`text` with any password in a URL replaced by `***`."""
+    return _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", text))
+
+
 # Characters that would end a log line, forge a new one, or drive the terminal reading it: C0/C1 controls (newline,
 # ESC, U+0085…), DEL, the Unicode line and paragraph separators, and the bidi controls that reorder what follows.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -34,7 +44,7 @@ def escape_controls(text: str) -> str:
 
 
 def scrub(text: str) -> str:
-    return _SECRET.sub("[redacted]", text)
+    return redact_url(_SECRET.sub("[redacted]", text))
 
 
 def _scrub_values(value: Any) -> Any:

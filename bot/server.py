@@ -5,7 +5,7 @@ body with no deadline: 17 clients sending a byte a second held all 16 threads an
 worker here runs waitress on the sockets gunicorn listens on: waitress reads requests asynchronously, in one
 thread, and hands only complete ones (capped in size) to its `HTTP_THREADS` threads. A request not complete within
 `REQUEST_DEADLINE_SECONDS` has its connection closed, so slow clients cost a socket for a few seconds, never a
-thread.
+thread. With REDIS_URL, gunicorn runs WEB_CONCURRENCY such workers (they share state through Redis); without it, one.
 """
 
 from __future__ import annotations
@@ -181,6 +181,18 @@ def forget_worker(metrics_dir: str) -> Any:
     return child_exit
 
 
+def worker_count(settings: Settings) -> int:
+    """WEB_CONCURRENCY workers when they can share state (REDIS_URL); otherwise one, and say why."""
+    if settings.redis_url:
+        return settings.web_concurrency
+    if settings.web_concurrency > 1:
+        log.warning(
+            "WEB_CONCURRENCY=%d ignored: several workers need REDIS_URL (shared state); running 1 worker",
+            settings.web_concurrency,
+        )
+    return 1
+
+
 class GunicornServer(BaseApplication):  # type: ignore[misc]
     """Runs our WSGI app programmatically, so `participations-bot serve` is the Procfile's one command.
 
@@ -199,7 +211,7 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
         configure_logging(settings.log_level, settings.log_format)  # the master's own lines too
         self.options = {
             "bind": f"{host}:{port or settings.port}",
-            "workers": 1,
+            "workers": worker_count(settings),
             "worker_class": f"{WaitressWorker.__module__}.{WaitressWorker.__qualname__}",
             "logger_class": f"{JsonReadyLogger.__module__}.{JsonReadyLogger.__qualname__}",
             "timeout": 30,

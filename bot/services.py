@@ -8,9 +8,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +27,8 @@ from bot.config import Settings
 from bot.hubspot.client import HubSpotClient, settle_proxies
 from bot.messages import normalise_language
 from bot.metrics import Metrics, slack_error_label
+from bot.state import LanguageCache, State
+from bot.state.memory import MemoryLanguageCache, MemoryState
 
 log = logging.getLogger(__name__)
 audit_log = logging.getLogger("bot.audit")
@@ -75,73 +76,12 @@ class AccessPolicy:
         )
 
 
-class ClickGuard:
-    """De-duplicates button clicks within this process: the first claim of a key wins for `ttl` seconds.
-
-    Several processes do not share this set; the button is removed after the first click, which covers
-    sequential clicks anywhere, but two simultaneous clicks landing on two processes could both post.
-    """
-
-    def __init__(self, ttl: float = 600.0, clock: Clock = time.monotonic) -> None:
-        self._ttl = ttl
-        self._clock = clock
-        self._claims: dict[Hashable, float] = {}
-        self._lock = threading.Lock()
-
-    def claim(self, key: Hashable) -> bool:
-        with self._lock:
-            now = self._clock()
-            if len(self._claims) > 1000:
-                self._claims = {k: expiry for k, expiry in self._claims.items() if expiry > now}
-            expiry = self._claims.get(key)
-            if expiry is not None and expiry > now:
-                return False
-            self._claims[key] = now + self._ttl
-            return True
-
-    def release(self, key: Hashable) -> None:
-        """Let the user try again after a failure."""
-        with self._lock:
-            self._claims.pop(key, None)
-
-
-Edit = tuple[str, str, str]  # (action_id of the retired button, note shown instead, block-id suffix)
-
-
-class RetiredButtons:
-    """The buttons already retired on each message (in this process), so two retirements racing on one message
-    (Summary and Export clicked together) each keep the other's edit instead of undoing it.
-
-    Each click carries the message as it was when clicked; replacing it with that copy minus one button would
-    bring back a button another click had just removed. Edits on one message are applied in order, under a lock.
-    """
-
-    def __init__(self, ttl: float = 600.0, clock: Clock = time.monotonic) -> None:
-        self._ttl = ttl
-        self._clock = clock
-        self._edits: dict[Hashable, tuple[float, list[Edit], threading.Lock]] = {}
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def editing(self, message: Hashable, edit: Edit) -> Iterator[list[Edit]]:
-        """Every edit of `message` so far, this one last; hold it while posting the replacement."""
-        with self._lock:
-            now = self._clock()
-            if len(self._edits) > 1000:
-                self._edits = {k: v for k, v in self._edits.items() if v[0] > now}
-            entry = self._edits.get(message)
-            if entry is None or entry[0] <= now:
-                entry = (now + self._ttl, [], threading.Lock())
-                self._edits[message] = entry
-            _, edits, message_lock = entry
-        with message_lock:
-            if edit not in edits:
-                edits.append(edit)
-            yield list(edits)
-
-
 class LocaleResolver:
-    """Slack user → catalogue language, via `users.info(include_locale=true)`, cached per user."""
+    """Slack user → catalogue language, via `users.info(include_locale=true)`, cached per user.
+
+    The cache is a `LanguageCache`: this process's memory, or Redis shared by every process, so a user costs one
+    users.info per TTL across the whole deployment.
+    """
 
     def __init__(
         self,
@@ -150,21 +90,17 @@ class LocaleResolver:
         ttl: float = 3600.0,
         clock: Clock = time.monotonic,
         max_wait: float = 5.0,
+        cache: LanguageCache | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         self._client = client
         self._metrics = metrics
         self._default = default
-        self._ttl = ttl
-        self._clock = clock
         self.max_wait = max_wait
-        self._cache: dict[str, tuple[float, str]] = {}
-        self._lock = threading.Lock()
+        self._cache = cache or MemoryLanguageCache(ttl, clock=clock)
 
     def _cached(self, user_id: str) -> str | None:
-        with self._lock:
-            cached = self._cache.get(user_id)
-        return cached[1] if cached is not None and cached[0] > self._clock() else None
+        return self._cache.get(user_id)
 
     def known(self, user_id: str | None) -> str:
         """The language already known for this user, else the default: never asks Slack."""
@@ -199,12 +135,8 @@ class LocaleResolver:
         cached = self._cached(user_id)
         if cached is not None:
             return cached
-        now = self._clock()
         language = self._lookup(user_id)
-        with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[user_id] = (now + self._ttl, language)
+        self._cache.put(user_id, language)
         return language
 
     def _lookup(self, user_id: str) -> str:
@@ -363,8 +295,8 @@ class Services:
     locales: LocaleResolver
     access: AccessPolicy
     background: ThreadPoolExecutor  # where every lookup runs after its ack
-    clicks: ClickGuard = field(default_factory=ClickGuard)
-    retired: RetiredButtons = field(default_factory=RetiredButtons)
+    state: State = field(default_factory=MemoryState)  # clicks, message edits, languages, HubSpot windows
+
     mask_key: bytes = b""  # keys the contact masks in the audit log (see mask_identifier)
     clock: Clock = time.monotonic
     metrics: Metrics = field(default_factory=Metrics)
@@ -416,6 +348,22 @@ class Services:
         )
 
 
+def build_state(settings: Settings, on_redis_change: Callable[[bool], None] | None = None) -> State:
+    """The one place that chooses where cross-request state lives: Redis (behind a fall back to memory) when
+    REDIS_URL is set, else this process's memory. Never fails: a Redis down at boot is said, and retried.
+    `on_redis_change(up)` hears whether Redis answers (at start, then at every switch)."""
+    if not settings.redis_url:
+        return MemoryState()
+    from bot.state.failover import FailoverState
+    from bot.state.redis import RedisState, account_key, connect
+
+    client = connect(settings.redis_url, timeout=settings.redis_timeout)
+    shared = RedisState(client, url=settings.redis_url, account=account_key(settings.hubspot_access_token))
+    state = FailoverState(shared, cooldown=settings.redis_retry_seconds, on_change=on_redis_change)
+    state.check_at_start()
+    return state
+
+
 def _field(value: Any, name: str) -> Any:
     """`value[name]` when `value` is an object: a broken payload still gets its audit line."""
     return value.get(name) if isinstance(value, dict) else None
@@ -427,18 +375,30 @@ def build_services(
     """`metrics`: this process's one `Metrics` (else the given HubSpot client's, else a new one)."""
     hubspot = overrides.pop("hubspot", None)
     metrics = metrics or getattr(hubspot, "metrics", None) or Metrics()
-    hubspot = hubspot or HubSpotClient.from_settings(settings, metrics=metrics)
+    state: State = overrides.pop("state", None) or build_state(settings, on_redis_change=metrics.set_redis_up)
+    hubspot = hubspot or HubSpotClient.from_settings(
+        settings,
+        metrics=metrics,
+        rate_window=state.rate_window("breakdown"),
+        search_rate_window=state.rate_window("search"),
+    )
     return Services(
         settings=settings,
         hubspot=hubspot,
         responder=overrides.pop("responder", None)
         or Responder(timeout=settings.slack_timeout, pool_size=settings.listener_workers, metrics=metrics),
         locales=overrides.pop("locales", None)
-        or LocaleResolver(web_client if settings.slack_bot_token else None, settings.default_language, metrics=metrics),
+        or LocaleResolver(
+            web_client if settings.slack_bot_token else None,
+            settings.default_language,
+            cache=state.languages,
+            metrics=metrics,
+        ),
         access=AccessPolicy(settings.allowed_user_ids, settings.allowed_channel_ids, settings.allowed_team_ids),
         background=overrides.pop("background", None) or prestarted_pool(settings.listener_workers),
         mask_key=mask_key(settings),
         metrics=metrics,
+        state=state,
         **overrides,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from bot.cli import main
 from bot.scopes import REQUIRED_BOT_SCOPES
 from tests.conftest import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
 from tests.fakes import FakeHubSpot, FakeSlack, Scripted
+from tests.redis_server import RedisServer
+from tests.test_serve import free_port
 
 APP_TOKEN = "xapp-1-A1-123-abcdef"
 
@@ -275,6 +278,38 @@ def test_a_wrong_api_base_is_not_taken_for_a_working_token(
     assert code == 1
     assert line(lines, "HubSpot").startswith("✗ HubSpot: HubSpot answered HTTP 404")
     assert "HUBSPOT_API_BASE" in line(lines, "HubSpot")
+
+
+def test_redis_line_with_the_server_version_never_the_password(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], own_redis: RedisServer
+) -> None:
+    code, lines = run_check(capsys, {**env, "REDIS_URL": own_redis.url})
+    assert code == 0, lines
+    assert re.match(r"✓ Redis: version \d+\.\d+", line(lines, "Redis"))
+    assert "redis://:***@127.0.0.1" in line(lines, "Redis")
+    assert own_redis.password not in "\n".join(lines)
+
+
+@pytest.mark.parametrize("problem", ["wrong password", "unreachable"])
+def test_redis_problems_fail_the_check_with_what_to_do(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], own_redis: RedisServer, problem: str
+) -> None:
+    if problem == "wrong password":
+        url = own_redis.url.replace(own_redis.password, "not-the-pass-word")
+    else:
+        url = f"redis://:not-the-pass-word@127.0.0.1:{free_port()}/0"
+    code, lines = run_check(capsys, {**env, "REDIS_URL": url})
+    assert code == 1
+    text = line(lines, "Redis")
+    assert text.startswith("✗ Redis:") and "REDIS_URL" in text
+    assert ("refused the credentials" if problem == "wrong password" else "could not reach") in text
+    assert "not-the-pass-word" not in "\n".join(lines)
+    assert own_redis.password not in "\n".join(lines)
+
+
+def test_without_redis_url_there_is_no_redis_line(capsys: pytest.CaptureFixture[str], env: dict[str, str]) -> None:
+    _, lines = run_check(capsys, env)
+    assert not [text for text in lines if text[2:].startswith("Redis")]
 
 
 def test_a_missing_search_scope_is_a_warning_not_a_failure(

@@ -66,12 +66,37 @@ def test_defaults_and_lists() -> None:
         ({"HUBSPOT_PORTAL_ID": "acme"}, "HUBSPOT_PORTAL_ID"),
         ({"BOT_DEFAULT_LANGUAGE": "fr"}, "BOT_DEFAULT_LANGUAGE"),
         ({"HUBSPOT_READ_TIMEOUT": "-1"}, "HUBSPOT_READ_TIMEOUT"),
+        ({"REDIS_URL": "localhost:6379"}, "REDIS_URL must start with redis://"),
+        ({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY"),
+        ({"REDIS_TIMEOUT": "soon"}, "REDIS_TIMEOUT"),
+        ({"HUBSPOT_REQUESTS_PER_10S": "0"}, "HUBSPOT_REQUESTS_PER_10S"),
         ({"METRICS_PORT": "99999"}, "METRICS_PORT"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings({**BASE_ENV, **env})
+
+
+def test_shared_state_settings() -> None:
+    alone = load_settings(BASE_ENV)
+    assert (alone.redis_url, alone.web_concurrency, alone.hubspot_requests_per_10s) == ("", 1, None)
+    shared = load_settings(
+        {
+            **BASE_ENV,
+            "REDIS_URL": "rediss://:p4ss@redis.example.com:6380/0",
+            "WEB_CONCURRENCY": "4",
+            "HUBSPOT_REQUESTS_PER_10S": "130",
+        }
+    )
+    assert shared.redis_url == "rediss://:p4ss@redis.example.com:6380/0"
+    assert (shared.web_concurrency, shared.hubspot_requests_per_10s) == (4, 130)
+
+
+def test_a_malformed_redis_url_is_refused_without_repeating_it() -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings({**BASE_ENV, "REDIS_URL": "http://:hunter2@redis.example.com"})
+    assert "hunter2" not in str(refused.value)
 
 
 def test_missing_variables_are_named_per_mode() -> None:

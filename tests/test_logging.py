@@ -102,6 +102,24 @@ def test_preview_json_keeps_stdout_pure_with_json_logs(tmp_path: Path) -> None:
     assert any("sample HubSpot serving on http://127.0.0.1:" in json.loads(line)["message"] for line in lines)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://:s3cr3t-pw@redis.example.com:6379/0",
+        "rediss://default:s3cr3t-pw@redis.example.com:6380",
+        "unix://:s3cr3t-pw@/var/run/redis.sock?db=1",
+        "redis://redis.example.com:6379/0?password=s3cr3t-pw",
+        "redis://:s3cr3t@pw@redis.example.com:6379",
+    ],
+)
+def test_a_password_in_a_redis_url_is_scrubbed_but_the_host_stays(url: str) -> None:
+    line = ScrubbingFormatter("%(message)s").format(
+        logging.LogRecord("bot", logging.WARNING, __file__, 1, "cannot reach %s now", (url,), None)
+    )
+    assert "s3cr3t" not in line and "pw@" not in line
+    assert "redis.example.com" in line or "/var/run/redis.sock" in line
+
+
 @given(st.text())
 def test_any_message_stays_one_line_in_both_formats(text: str) -> None:
     """A forged newline (or U+2028, U+0085, ESC…) from a user id or from HubSpot is written escaped, never raw."""

@@ -248,7 +248,14 @@ def test_three_gunicorn_workers_show_one_count_on_every_scrape(
             names.append(sender.command("jane@example.com")[1])
         for name in names:
             fake_slack.wait_for(lambda name=name: fake_slack.responses(name), timeout=15)
-        settled = scrape_until(url, lambda s: value(s, "participations_commands_total", outcome="ok") == 6)
+        # The command is counted just before its lookup leaves the in-flight gauge (a log line apart): wait for both.
+        settled = scrape_until(
+            url,
+            lambda s: (
+                value(s, "participations_commands_total", outcome="ok") == 6
+                and value(s, "participations_lookups_in_flight") == 0
+            ),
+        )
         assert value(settled, "participations_lookups_in_flight") == 0
         for _ in range(12):  # fresh connections: the scrapes land on different workers
             samples = scrape(url, token=None)

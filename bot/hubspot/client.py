@@ -8,10 +8,10 @@ Waits go through injected `sleep`/`clock` so tests never sleep for real.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -44,6 +44,8 @@ from bot.hubspot.models import (
     parse_page,
     parse_search,
 )
+from bot.state import Limit, RateWindow
+from bot.state.memory import MemoryRateWindow
 
 if TYPE_CHECKING:  # the client only calls it; importing bot.hubspot stays free of prometheus_client
     from bot.metrics import Metrics
@@ -96,11 +98,29 @@ def settle_proxies(session: requests.Session, url: str) -> None:
     session.trust_env = False
 
 
-class RateGovernor:
-    """Keeps this process under HubSpot's rolling window and slows down before HubSpot says 429.
+# Before HubSpot has answered once: its smallest tier (Free/Starter), so a first burst cannot overshoot any account.
+DEFAULT_LIMIT = Limit(maximum=100, interval=10.0)
+LIMIT_RECHECK_SECONDS = 1.0  # how often a process re-reads the limit the others learnt
+# Booked send times and HubSpot's arrival times differ by scheduling and network jitter: pace against a window
+# this much longer than HubSpot's, or two requests booked a window apart can arrive just inside one.
+JITTER_ALLOWANCE = 0.1
 
-    A sliding log of send times caps our own rate; HubSpot's `X-HubSpot-RateLimit-Remaining` (which also counts
-    other processes and apps on the account) stretches the spacing when the window is nearly spent.
+
+def safety_margin(maximum: int) -> int:
+    """Requests kept back from HubSpot's own maximum (3 %, at least one): other tools' stray requests and requests
+    still in flight when the window is read."""
+    return max(1, math.ceil(maximum * 0.03))
+
+
+class RateGovernor:
+    """Keeps every process that shares a HubSpot token under HubSpot's rolling window, before HubSpot says 429.
+
+    The window of booked send times lives in a `RateWindow` (this process's memory, or Redis shared by every
+    process with this token). The limit paced to is the one HubSpot advertises (`X-HubSpot-RateLimit-Max` per
+    `-Interval-Milliseconds`), less a small margin, learnt from answers and shared; until the first answer,
+    `DEFAULT_LIMIT`. `cap` (HUBSPOT_REQUESTS_PER_10S, per `window_seconds`) can only lower it, for a token that
+    other tools also use. HubSpot's `-Remaining` (which counts other apps on the account too) and 429s pause
+    everyone sharing the window.
 
     Callers are served first come, first served: each one books the earliest free send time and sleeps until
     then, so in a burst larger than the window nobody overtakes an earlier caller and runs it past its deadline,
@@ -109,64 +129,84 @@ class RateGovernor:
 
     def __init__(
         self,
-        requests_per_window: int,
+        cap: int | None = None,
         window_seconds: float = 10.0,
         *,
+        store: RateWindow | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
         reserve: int = 3,
+        default_limit: Limit = DEFAULT_LIMIT,
+        jitter_allowance: float = JITTER_ALLOWANCE,
     ) -> None:
-        self.capacity = max(1, requests_per_window)
-        self.window = window_seconds
+        self.cap = max(1, cap) if cap is not None else None
+        self.jitter_allowance = jitter_allowance
+        self.window_seconds = window_seconds
         self.reserve = reserve
+        self.default_limit = default_limit
         self._clock = clock
         self._sleep = sleep
-        self._sent: deque[float] = deque()  # booked send times, oldest first (some may lie in the future)
-        self._pause_until = 0.0
+        self.store = store or MemoryRateWindow(clock)
+        self._known: Limit | None = None
+        self._known_at = -math.inf
         self._lock = threading.Lock()
+
+    @property
+    def capacity(self) -> int:
+        return self.pacing()[0]
+
+    def pacing(self) -> tuple[int, float]:
+        """(requests, per seconds) this governor books against now.
+
+        When the cap and HubSpot's limit have different windows, the shorter window is used and both are scaled
+        into it: a rate moved to a shorter window only gets stricter (5 per second never becomes 50 per 10 s).
+        """
+        limit = self._limit() or self.default_limit
+        capacity = max(1, limit.maximum - safety_margin(limit.maximum))
+        window = limit.interval
+        if self.cap is not None:
+            window = min(window, self.window_seconds)
+            capacity = min(
+                math.floor(capacity * window / limit.interval), math.floor(self.cap * window / self.window_seconds)
+            )
+        return max(1, capacity), window + self.jitter_allowance
+
+    def _limit(self) -> Limit | None:
+        now = self._clock()
+        if now - self._known_at >= LIMIT_RECHECK_SECONDS:
+            learned = self.store.learned()
+            with self._lock:
+                self._known, self._known_at = learned, now
+        return self._known
 
     def acquire(self, deadline: float) -> bool:
         """Wait for a send slot; False if none opens before `deadline` (a clock value)."""
-        with self._lock:
-            now = self._clock()
-            while self._sent and self._sent[0] <= now - self.window:
-                self._sent.popleft()
-            slot = max(now, self._pause_until)
-            if self._sent:
-                slot = max(slot, self._sent[-1])
-            if len(self._sent) >= self.capacity:
-                slot = max(slot, self._sent[-self.capacity] + self.window)
-            if slot > deadline:
-                return False
-            self._sent.append(slot)
+        capacity, window = self.pacing()
+        wait = self.store.book(capacity, window, deadline - self._clock())
+        if wait is None:
+            return False
         while True:
-            wait = slot - self._clock()
             if wait > 0:
                 self._sleep(wait)
-            with self._lock:
-                # A 429 or a nearly spent window seen while we slept pushes everyone back.
-                if self._pause_until <= slot or self._pause_until <= self._clock():
-                    return True
-                slot = self._pause_until
-            if slot > deadline:
+            # A 429 or a nearly spent window seen (by anyone) while we slept pushes everyone back.
+            wait = self.store.paused_for()
+            if wait <= 0:
+                return True
+            if self._clock() + wait > deadline:
                 return False
 
     def until_window_rolls(self, interval: float) -> float:
-        """Seconds until the oldest request we sent inside HubSpot's rolling `interval` leaves it (a slot frees).
+        """Seconds until the oldest request sent inside HubSpot's rolling `interval` leaves it (a slot frees).
 
         Alone, that is the whole interval; in a burst it is often a second or less.
         """
-        with self._lock:
-            now = self._clock()
-            inside = [sent for sent in self._sent if now - interval < sent <= now]
-        return inside[0] + interval - now if inside else interval
+        return self.store.until_window_rolls(interval)
 
     def pause(self, seconds: float) -> None:
-        with self._lock:
-            self._pause_until = max(self._pause_until, self._clock() + seconds)
+        self.store.pause(seconds)
 
     def observe(self, headers: Mapping[str, str]) -> None:
-        self._learn_capacity(headers)
+        self._learn_limit(headers)
         remaining = _header_number(headers, "X-HubSpot-RateLimit-Remaining")
         if remaining is None or remaining > self.reserve:
             return
@@ -176,22 +216,23 @@ class RateGovernor:
         # The closer to zero, the longer the gap: at 0 left, wait for a few slots to roll off.
         self.pause(spacing * (self.reserve + 1 - remaining))
 
-    def _learn_capacity(self, headers: Mapping[str, str]) -> None:
-        """Our cap is a ceiling: when HubSpot says its window is smaller, stay `reserve` below HubSpot's.
+    def _learn_limit(self, headers: Mapping[str, str]) -> None:
+        """Remember (and share) the limit HubSpot advertises, when it differs from the one we know.
 
-        A cap set above the account's real limit (a Professional setting on a Starter account, say) would
-        otherwise meet a 429 storm in every burst larger than the window.
+        A Professional account (190) then gets its whole window instead of the default's 97, and a setting above
+        the account's real limit cannot meet a 429 storm in every burst.
         """
         maximum = _header_number(headers, "X-HubSpot-RateLimit-Max")
-        interval_ms = _header_number(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
-        if maximum is None or (interval_ms is not None and abs(interval_ms / 1000 - self.window) > 0.001):
+        if maximum is None or maximum < 1:
             return
-        learned = max(1, int(maximum) - self.reserve)
-        if learned < self.capacity:
-            with self._lock:
-                if learned < self.capacity:
-                    log.warning("HubSpot allows %d requests per window; pacing at %d", int(maximum), learned)
-                    self.capacity = learned
+        interval_ms = _header_number(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
+        limit = Limit(int(maximum), interval_ms / 1000 if interval_ms else self.default_limit.interval)
+        with self._lock:
+            if limit == self._known:
+                return
+            self._known, self._known_at = limit, self._clock()
+        self.store.learn(limit)
+        log.info("HubSpot allows %d requests per %g s; pacing at %d", limit.maximum, limit.interval, self.pacing()[0])
 
 
 class HubSpotClient:
@@ -203,7 +244,8 @@ class HubSpotClient:
         connect_timeout: float = 3.05,
         read_timeout: float = 8.0,
         max_concurrency: int = 32,
-        requests_per_10s: int = 90,
+        requests_per_10s: int | None = None,
+        rate_window: RateWindow | None = None,
         retry: RetryPolicy | None = None,
         sleep: Sleep = time.sleep,
         clock: Clock = time.monotonic,
@@ -211,6 +253,7 @@ class HubSpotClient:
         session: requests.Session | None = None,
         search_url: str | None = None,
         search_governor: RateGovernor | None = None,
+        search_rate_window: RateWindow | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         self.metrics = metrics  # requests by endpoint and status, time spent waiting for the rate limit
@@ -222,10 +265,15 @@ class HubSpotClient:
         self._clock = clock
         self._jitter = jitter
         self._slots = threading.BoundedSemaphore(max_concurrency)
-        self.governor = RateGovernor(requests_per_10s, clock=clock, sleep=sleep)
+        self.governor = RateGovernor(requests_per_10s, store=rate_window, clock=clock, sleep=sleep)
         # Search has its own window (5 per second): a burst of name searches never delays a breakdown lookup.
         self.search_governor = search_governor or RateGovernor(
-            SEARCH_REQUESTS_PER_SECOND, window_seconds=1.0, clock=clock, sleep=sleep, reserve=0
+            SEARCH_REQUESTS_PER_SECOND,
+            window_seconds=1.0,
+            store=search_rate_window,
+            clock=clock,
+            sleep=sleep,
+            reserve=0,
         )
         self._search_url = search_url
         self.session = session or requests.Session()
@@ -470,7 +518,7 @@ class HubSpotClient:
         if interval_ms is not None:
             return max(MIN_RATE_LIMIT_WAIT, governor.until_window_rolls(interval_ms / 1000))
         if governor is not self.governor:  # search's 429 ("secondly limit") has no headers: its window is known
-            return max(MIN_RATE_LIMIT_WAIT, governor.until_window_rolls(governor.window))
+            return max(MIN_RATE_LIMIT_WAIT, governor.until_window_rolls(governor.window_seconds))
         return float(self._retry.rate_limit_fallback_wait * 2.0 ** (attempt - 1))
 
 

@@ -7,6 +7,7 @@ A button's own work gets a `Click` and its decoded value, and either returns (it
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -105,7 +106,7 @@ class Button(Generic[Query]):
         outcome = "internal_error"
         user_id = user.get("id")
         language: Callable[[], str] = lambda: services.locales.known(user_id)  # noqa: E731  # until a lookup starts
-        claim: Hashable | None = None
+        claim: str | None = None
         try:
             channel, message_ts, root = thread_root(body)
             team = user.get("team_id") or _object(body.get("team")).get("id")
@@ -117,8 +118,8 @@ class Button(Generic[Query]):
             actions = body.get("actions") or [{}]
             query = self.decode(_object(actions[0]).get("value") if isinstance(actions, list) else None)
             click = Click(body, client, language, channel, message_ts, root, response_url, reference)
-            claim = self.claim_key(click, query)
-            if not services.clicks.claim(claim):
+            claim = claim_name(self.claim_key(click, query))
+            if not services.state.clicks.claim(claim):
                 claim = None  # the first click owns it
                 outcome = "duplicate_click"
                 services.responder.post(response_url, {"text": click.tr(self.already_key), **EPHEMERAL})
@@ -127,13 +128,13 @@ class Button(Generic[Query]):
             outcome = "ok"
         except ClickFailed as failed:
             if claim is not None:
-                services.clicks.release(claim)
+                services.state.clicks.release(claim)
             outcome = failed.outcome
             if failed.notice is not None:
                 services.responder.post(response_url, failed.notice)
         except Exception as exc:
             if claim is not None:
-                services.clicks.release(claim)
+                services.state.clicks.release(claim)
             identifier = self.describe(query)[0] if query is not None else None
             message, outcome = failure_notice(exc, Translator(language()), identifier, reference)
             reference = shown_reference(exc, reference)
@@ -151,6 +152,11 @@ class Button(Generic[Query]):
                 started=started,
                 reference=reference,
             )
+
+
+def claim_name(parts: Hashable) -> str:
+    """A claim or message key as one string for the state store (which hashes it): the parts, unambiguously."""
+    return json.dumps(list(parts) if isinstance(parts, tuple) else parts)
 
 
 def post_in_thread(click: Click, services: Services, message: Message) -> None:
@@ -206,7 +212,8 @@ def retire(click: Click, services: Services, action_id: str, note: str, suffix: 
     blocks: list[Block] | Any = message.get("blocks")
     if not isinstance(blocks, list) or not blocks:
         return
-    with services.retired.editing((click.channel, click.message_ts), (action_id, note, suffix)) as edits:
+    message_key = claim_name((click.channel, click.message_ts))
+    with services.state.edits.editing(message_key, (action_id, note, suffix)) as edits:
         for done_action, done_note, done_suffix in edits:
             blocks = mark_action_done(blocks, done_action, done_note, suffix=done_suffix)
         services.responder.post(
