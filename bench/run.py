@@ -399,7 +399,7 @@ def run_clicks(scenario: Scenario, pages: dict[int, dict[str, Any]], clients: in
 def catalogue_text(key: str) -> str:
     """An English text from the bot's own catalogue (so the benchmark follows wording changes)."""
     try:
-        from bot.messages import Translator
+        from bot.i18n import Translator
 
         return Translator("en")(key)
     except Exception:
@@ -512,10 +512,10 @@ def run_scenario(
 
 def render_timing(runs: int) -> tuple[float, float]:
     """(median, p95) milliseconds for `render_page` of a 100-entry page, in this process."""
-    from bot.blocks import render_page
+    from bot.domain.parsing import PageQuery
     from bot.hubspot.models import parse_page
-    from bot.messages import Translator
-    from bot.parsing import PageQuery
+    from bot.i18n import Translator
+    from bot.render.page import render_page
 
     states = ("ATTENDED", "REGISTERED", "NO_SHOW", "CANCELLED")
     body = {

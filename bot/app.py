@@ -11,13 +11,13 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web import WebClient
 
-from bot.blocks import render_notice
 from bot.config import Settings
 from bot.http_guard import Malformed, guard
+from bot.i18n import Translator
 from bot.listeners import register
-from bot.listeners.common import EPHEMERAL
-from bot.messages import Translator
+from bot.listeners._shared.failures import EPHEMERAL
 from bot.metrics import METRICS_PATH, Metrics, metrics_endpoint
+from bot.render.page import render_notice
 from bot.services import Services, build_services, make_web_client, new_reference
 
 log = logging.getLogger(__name__)

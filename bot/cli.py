@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.config import SUPPORTED_LANGUAGES, ConfigError, Mode, Settings, load_settings
-from bot.parsing import DEFAULT_LIMIT, MAX_LIMIT
+from bot.domain.parsing import DEFAULT_LIMIT, MAX_LIMIT
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ def _settings_for(mode: Mode, environ: Mapping[str, str] | None = None) -> Setti
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings_for("http", args.environ)
-    from bot.server import GunicornServer, metrics_directory
+    from bot.serve.gunicorn import GunicornServer, metrics_directory
 
     with metrics_directory() as metrics_dir:
         GunicornServer(settings, host=args.host, port=args.port, metrics_dir=metrics_dir).run()
@@ -95,7 +95,7 @@ def cmd_socket(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    from bot.preview import PreviewRequest, preview_main
+    from bot.tools.preview import PreviewRequest, preview_main
 
     request = PreviewRequest(
         identifier=args.identifier,
@@ -111,7 +111,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from bot.check import check_main
+    from bot.tools.check import check_main
 
     return check_main("socket" if args.socket else "http", args.environ)
 

@@ -25,7 +25,7 @@ from slack_sdk.web import WebClient
 
 from bot.config import Settings
 from bot.hubspot.client import HubSpotClient, settle_proxies
-from bot.messages import normalise_language
+from bot.i18n import normalise_language
 from bot.metrics import Metrics, slack_error_label
 from bot.state import LanguageCache, State
 from bot.state.memory import MemoryLanguageCache, MemoryState

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from bot.check import PROBE_IDENTIFIER
 from bot.cli import main
 from bot.scopes import REQUIRED_BOT_SCOPES
+from bot.tools.check import PROBE_IDENTIFIER
 from tests.conftest import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
 from tests.fakes import FakeHubSpot, FakeSlack, Scripted
 from tests.redis_server import RedisServer

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from bot.blocks import NEXT_ACTION_ID, mark_action_done
-from bot.views_summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID
+from bot.render.page import NEXT_ACTION_ID, mark_action_done
+from bot.render.summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID
 from tests.conftest import Bot
 from tests.fakes import FakeHubSpot, FakeSlack, all_text, find_button, participation
 from tests.flows import button_ids, replacements

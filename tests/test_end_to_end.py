@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.blocks import MAX_BLOCKS
 from bot.config import Settings
+from bot.render.page import MAX_BLOCKS
 from tests.conftest import Bot
 from tests.fakes import FakeHubSpot, FakeSlack, Scripted, all_text, find_button, participation
 

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.blocks import NEXT_ACTION_ID
 from bot.config import Settings
-from bot.export import COLUMNS, export_filename, iso_utc, neutralise, to_csv, to_csv_bytes
+from bot.domain.export import COLUMNS, export_filename, iso_utc, neutralise, to_csv, to_csv_bytes
 from bot.hubspot.models import Contact, MarketingEvent, Participation, State, parse_participation
-from bot.views_summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID
+from bot.render.page import NEXT_ACTION_ID
+from bot.render.summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID
 from tests.conftest import Bot
 from tests.fakes import FakeHubSpot, FakeSlack, participation
 from tests.flows import FIRST_TS, button_ids, click, ephemeral, many_records, replaced, run_command

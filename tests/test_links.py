@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from bot.config import Settings, load_settings
+from bot.domain.parsing import ContactQuery
+from bot.domain.summary import summarise
 from bot.hubspot.models import parse_participation
-from bot.messages import Translator
-from bot.parsing import ContactQuery
-from bot.summary import summarise
-from bot.views_summary import SUMMARY_ACTION_ID, render_summary
+from bot.i18n import Translator
+from bot.render.summary import SUMMARY_ACTION_ID, render_summary
 from tests.conftest import Bot
 from tests.fakes import FakeHubSpot, FakeSlack, participation
 from tests.flows import click, many_records, run_command

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import bot
-from bot.messages import CATALOGUE, Translator, normalise_language, placeholders
+from bot.i18n import CATALOGUE, Translator, normalise_language, placeholders
 
 
 def test_every_key_exists_in_every_language() -> None:

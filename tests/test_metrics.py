@@ -202,7 +202,7 @@ def test_a_metrics_port_in_use_is_refused_in_one_line(tmp_path: Path) -> None:
 THREE_WORKERS = textwrap.dedent(
     """
     import sys
-    from bot import server
+    from bot.serve import gunicorn as server
 
     configure = server.GunicornServer.load_config
 

@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from bot.hubspot.models import State
-from bot.parsing import (
+from bot.domain.parsing import (
     Choice,
     CommandRequest,
     HelpRequest,
@@ -21,6 +20,7 @@ from bot.parsing import (
     encode_query,
     parse_command,
 )
+from bot.hubspot.models import State
 
 
 @pytest.mark.parametrize("text", [None, "", "   ", "help", "HELP", "--help", "?", "\u00a0"])

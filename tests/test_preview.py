@@ -18,16 +18,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
-from bot.blocks import NEXT_ACTION_ID, displayable, escape, render_page
 from bot.cli import main
+from bot.domain.parsing import PageQuery, decode_query
 from bot.hubspot.client import HubSpotClient
 from bot.hubspot.errors import AuthenticationFailed, BadRequest, ContactNotFound
 from bot.hubspot.models import State, parse_page
-from bot.messages import Translator
-from bot.parsing import PageQuery, decode_query
-from bot.preview import format_slack_date, mrkdwn_to_text, render_terminal
+from bot.i18n import Translator
+from bot.render.page import NEXT_ACTION_ID, displayable, escape, render_page
 from bot.sample import SAMPLE_TOKEN, SampleHubSpot, load_sample
 from bot.sample.server import answer, decode_cursor, encode_cursor, load_directory, search
+from bot.tools.preview import format_slack_date, mrkdwn_to_text, render_terminal
 from tests.conftest import HUBSPOT_TOKEN
 from tests.fakes import FakeHubSpot, find_button, participation
 

@@ -11,10 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
-from bot.blocks import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT, render_page
-from bot.hubspot.models import State, parse_page
-from bot.messages import LANGUAGES, Translator
-from bot.parsing import (
+from bot.domain.parsing import (
     HELP_WORDS,
     MAX_BUTTON_VALUE,
     STATE_ALIASES,
@@ -32,6 +29,9 @@ from bot.parsing import (
     fits_in_button,
     parse_command,
 )
+from bot.hubspot.models import State, parse_page
+from bot.i18n import LANGUAGES, Translator
+from bot.render.page import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT, render_page
 
 T = TypeVar("T")
 FAST = settings(max_examples=150, deadline=None)

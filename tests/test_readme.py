@@ -18,7 +18,7 @@ import requests
 
 import bot.config
 from bot.cli import build_parser, main
-from bot.preview import PreviewRequest, run_preview
+from bot.tools.preview import PreviewRequest, run_preview
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

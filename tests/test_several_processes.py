@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import requests
 
-from bot.blocks import NEXT_ACTION_ID
-from bot.views_summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID
+from bot.render.page import NEXT_ACTION_ID
+from bot.render.summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID
 from tests.conftest import SIGNING_SECRET
 from tests.fake_socket_mode import FakeSocketMode
 from tests.fakes import FakeHubSpot, FakeSlack, SlackSender, all_text, command_fields, find_button, participation

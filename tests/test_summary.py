@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.blocks import MAX_BLOCKS, NEXT_ACTION_ID, mark_action_done
 from bot.config import Settings
+from bot.domain.parsing import ContactQuery, InputError, decode_contact_query, encode_contact_query
+from bot.domain.summary import gather, summarise
 from bot.hubspot.models import State, parse_page, parse_participation
-from bot.messages import Translator
-from bot.parsing import ContactQuery, InputError, decode_contact_query, encode_contact_query
-from bot.summary import gather, summarise
-from bot.views_summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID, render_summary
+from bot.i18n import Translator
+from bot.render.page import MAX_BLOCKS, NEXT_ACTION_ID, mark_action_done
+from bot.render.summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID, render_summary
 from tests.conftest import Bot
 from tests.fakes import FakeHubSpot, FakeSlack, Scripted, all_text, find_button, participation
 from tests.flows import FIRST_TS, button_ids, click, ephemeral, many_records, replaced, run_command
@@ -359,7 +359,7 @@ def test_a_forged_summary_button_is_refused(bot: Bot, jane: FakeHubSpot, fake_sl
 
 
 def test_new_texts_exist_in_both_languages_with_the_same_placeholders() -> None:
-    from bot.messages import CATALOGUE, placeholders
+    from bot.i18n import CATALOGUE, placeholders
 
     keys = [k for k in CATALOGUE["en"] if k.startswith(("summary.", "export.", "button."))]
     assert len(keys) > 20

@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
-from bot.blocks import NEXT_ACTION_ID, displayable, escape, mark_action_done, render_page, truncate
+from bot.domain.parsing import PageQuery, decode_query
 from bot.hubspot.models import State, parse_page
-from bot.messages import Translator, duration
-from bot.parsing import PageQuery, decode_query
+from bot.i18n import Translator, duration
+from bot.render.page import NEXT_ACTION_ID, displayable, escape, mark_action_done, render_page, truncate
 from tests.fakes import all_text, find_button, participation
 
 EN = Translator("en")

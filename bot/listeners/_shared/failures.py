@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_sdk.web import WebClient
 
-from bot.blocks import Message, escape, render_notice
+from bot.domain.parsing import InputError
 from bot.hubspot.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -19,8 +19,8 @@ from bot.hubspot.errors import (
     RateLimited,
     Unavailable,
 )
-from bot.messages import Translator
-from bot.parsing import InputError
+from bot.i18n import Translator
+from bot.render.page import Message, escape, render_notice
 from bot.services import Services
 
 log = logging.getLogger("bot.listeners")

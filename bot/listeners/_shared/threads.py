@@ -11,10 +11,10 @@ import logging
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import WebClient
 
-from bot.blocks import Message, escape, render_notice
-from bot.listeners.clicks import ClickFailed
-from bot.listeners.common import EPHEMERAL
-from bot.messages import Translator
+from bot.i18n import Translator
+from bot.listeners._shared.clicks import ClickFailed
+from bot.listeners._shared.failures import EPHEMERAL
+from bot.render.page import Message, escape, render_notice
 from bot.services import Services
 
 log = logging.getLogger("bot.listeners")

@@ -9,15 +9,15 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.blocks import Message, render_empty
-from bot.listeners.bulk import contact_button, fetch_all
-from bot.listeners.clicks import Click, answer_privately, post_in_thread, retire
-from bot.listeners.common import ack_then
-from bot.messages import Translator
-from bot.parsing import ContactQuery, PageQuery
+from bot.domain.parsing import ContactQuery, PageQuery
+from bot.domain.summary import Gathered, summarise_gathered
+from bot.i18n import Translator
+from bot.listeners._shared.clicks import Click, answer_privately, post_in_thread, retire
+from bot.listeners._shared.every_record import contact_button, fetch_all
+from bot.listeners._shared.failures import ack_then
+from bot.render.page import Message, render_empty
+from bot.render.summary import SUMMARY_ACTION_ID, export_button, render_summary
 from bot.services import Services
-from bot.summary import Gathered, summarise_gathered
-from bot.views_summary import SUMMARY_ACTION_ID, export_button, render_summary
 
 
 def register(app: App, services: Services) -> None:

@@ -15,14 +15,14 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk.web import WebClient
 
-from bot.listeners.clicks import ClickFailed
-from bot.listeners.commands import first_answer
-from bot.listeners.common import EPHEMERAL, ack_then, report_failure
-from bot.listeners.threads import post_in_message_thread
-from bot.messages import Translator
-from bot.parsing import MAX_CHOICES, Choice, CommandRequest, PageQuery, emails_in_message
+from bot.domain.parsing import MAX_CHOICES, Choice, CommandRequest, PageQuery, emails_in_message
+from bot.i18n import Translator
+from bot.listeners._shared.clicks import ClickFailed
+from bot.listeners._shared.failures import EPHEMERAL, ack_then, report_failure
+from bot.listeners._shared.threads import post_in_message_thread
+from bot.listeners.command import first_answer
+from bot.render.choice import ContactOption, render_choice
 from bot.services import Services, new_reference
-from bot.views_choice import ContactOption, render_choice
 
 CALLBACK_ID = "participations_lookup"
 _TS = re.compile(r"^[0-9]{1,12}\.[0-9]{1,8}$")

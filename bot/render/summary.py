@@ -1,4 +1,4 @@
-"""Views for the attendance summary and the CSV export's comment. Pure functions, like bot/blocks.py.
+"""Views for the attendance summary and the CSV export's comment. Pure functions, like bot/render/page.py.
 
 Summary layout: header → contact line (linked to HubSpot when configured) → counts per state → fields (records,
 events, show-up rate, average attendance, time attended, first and most recent dates) → context (how the
@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.blocks import (
+from bot.domain.parsing import ContactQuery, PageQuery, encode_contact_query
+from bot.domain.summary import Gathered, Summary
+from bot.i18n import Translator, duration
+from bot.render.page import (
     ACTIONS_BLOCK_ID,
     MAX_FALLBACK_TEXT,
     MAX_SECTION_TEXT,
@@ -28,9 +31,6 @@ from bot.blocks import (
     state_marker,
     truncate,
 )
-from bot.messages import Translator, duration
-from bot.parsing import ContactQuery, PageQuery, encode_contact_query
-from bot.summary import Gathered, Summary
 
 SUMMARY_ACTION_ID = "participations_summary"
 EXPORT_ACTION_ID = "participations_export"

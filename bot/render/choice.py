@@ -1,4 +1,4 @@
-"""The private choice offered when a name (or a message) points at several contacts. Pure, like bot/blocks.py.
+"""The private choice offered when a name (or a message) points at several contacts. Pure, like bot/render/page.py.
 
 Layout: what matched and how to narrow it → one section per contact (name, email, company) with its button beside
 it → context (only you can see this). Each button's value carries everything its click needs (`encode_choice`).
@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.blocks import MAX_FALLBACK_TEXT, Block, Message, button, context, escape, section, truncate
+from bot.domain.parsing import MAX_CHOICES, Choice, encode_choice
 from bot.hubspot.models import ContactMatch
-from bot.messages import Translator
-from bot.parsing import MAX_CHOICES, Choice, encode_choice
+from bot.i18n import Translator
+from bot.render.page import MAX_FALLBACK_TEXT, Block, Message, button, context, escape, section, truncate
 
 CHOOSE_ACTION_ID = "participations_choose"
 

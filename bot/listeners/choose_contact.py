@@ -12,16 +12,16 @@ from collections.abc import Callable
 
 from slack_bolt import App
 
-from bot.blocks import escape
+from bot.domain.parsing import MAX_CHOICES, Choice, CommandRequest, NameSearch, PageQuery, decode_choice
 from bot.hubspot.errors import MissingScopes
-from bot.listeners.clicks import Button, Click, ClickFailed
-from bot.listeners.commands import answer_command, first_answer
-from bot.listeners.common import EPHEMERAL, ack_then
-from bot.listeners.threads import post_in_message_thread
-from bot.messages import Translator
-from bot.parsing import MAX_CHOICES, Choice, CommandRequest, NameSearch, PageQuery, decode_choice
+from bot.i18n import Translator
+from bot.listeners._shared.clicks import Button, Click, ClickFailed
+from bot.listeners._shared.failures import EPHEMERAL, ack_then
+from bot.listeners._shared.threads import post_in_message_thread
+from bot.listeners.command import answer_command, first_answer
+from bot.render.choice import CHOOSE_ACTION_ID, ContactOption, render_choice, render_chosen
+from bot.render.page import escape
 from bot.services import Services
-from bot.views_choice import CHOOSE_ACTION_ID, ContactOption, render_choice, render_chosen
 
 
 def register(app: App, services: Services) -> None:

@@ -13,15 +13,15 @@ from datetime import datetime, timezone
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.blocks import escape
-from bot.export import export_filename, to_csv_bytes
-from bot.listeners.bulk import contact_button
-from bot.listeners.clicks import Click, ClickFailed, retire, unconfirmed
-from bot.listeners.common import ack_then
-from bot.parsing import ContactQuery
+from bot.domain.export import export_filename, to_csv_bytes
+from bot.domain.parsing import ContactQuery
+from bot.domain.summary import Gathered
+from bot.listeners._shared.clicks import Click, ClickFailed, retire, unconfirmed
+from bot.listeners._shared.every_record import contact_button
+from bot.listeners._shared.failures import ack_then
+from bot.render.page import escape
+from bot.render.summary import EXPORT_ACTION_ID, export_comment
 from bot.services import Services
-from bot.summary import Gathered
-from bot.views_summary import EXPORT_ACTION_ID, export_comment
 
 log = logging.getLogger("bot.listeners")
 

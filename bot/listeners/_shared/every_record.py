@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.blocks import render_empty
-from bot.listeners.clicks import Button, Click, ClickFailed
-from bot.listeners.common import EPHEMERAL
-from bot.parsing import ContactQuery, PageQuery, decode_contact_query
+from bot.domain.parsing import ContactQuery, PageQuery, decode_contact_query
+from bot.domain.summary import Gathered, gather
+from bot.listeners._shared.clicks import Button, Click, ClickFailed
+from bot.listeners._shared.failures import EPHEMERAL
+from bot.render.page import render_empty
 from bot.services import Services
-from bot.summary import Gathered, gather
 
 Deliver = Callable[[Click, ContactQuery, Gathered], None]
 

@@ -17,9 +17,9 @@ from typing import Any, Generic, TypeVar
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import WebClient
 
-from bot.blocks import Block, Message, escape, mark_action_done, render_notice
-from bot.listeners.common import EPHEMERAL, failure_notice, shown_reference
-from bot.messages import Translator
+from bot.i18n import Translator
+from bot.listeners._shared.failures import EPHEMERAL, failure_notice, shown_reference
+from bot.render.page import Block, Message, escape, mark_action_done, render_notice
 from bot.services import Services, new_reference
 
 log = logging.getLogger("bot.listeners")

@@ -7,13 +7,13 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.blocks import Message, render_empty, render_page, render_usage
-from bot.listeners.common import EPHEMERAL, ack_then, failure_notice, shown_reference
-from bot.listeners.summary import summary_answer
-from bot.messages import Translator
-from bot.parsing import CommandRequest, ContactQuery, HelpRequest, NameSearch, parse_command
+from bot.domain.parsing import CommandRequest, ContactQuery, HelpRequest, NameSearch, parse_command
+from bot.i18n import Translator
+from bot.listeners._shared.failures import EPHEMERAL, ack_then, failure_notice, shown_reference
+from bot.listeners.summary_button import summary_answer
+from bot.render.page import Message, render_empty, render_page, render_usage
+from bot.render.summary import first_page_buttons
 from bot.services import Services, new_reference
-from bot.views_summary import first_page_buttons
 
 COMMAND = "/participations"
 
@@ -46,7 +46,7 @@ def handle_command(body: dict[str, Any], services: Services) -> None:
             return
         page = 1 if request.action == "page" else None
         if isinstance(request, NameSearch):
-            from bot.listeners.lookup import answer_name_search  # lookup builds on this module: no import cycle
+            from bot.listeners.choose_contact import answer_name_search  # lookup builds on this module: no import cycle
 
             state = request.state.value if request.state else None
             outcome, identifier = answer_name_search(request, services, language, response_url)

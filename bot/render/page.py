@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.domain.parsing import PageQuery, encode_query, fits_in_button
 from bot.hubspot.models import BreakdownPage, Contact, Participation
-from bot.messages import Translator, duration
-from bot.parsing import PageQuery, encode_query, fits_in_button
+from bot.i18n import Translator, duration
 
 Block = dict[str, Any]
 Message = dict[str, Any]

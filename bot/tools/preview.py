@@ -20,14 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, TextIO
 
-from bot.blocks import NEXT_ACTION_ID, Message, escape, render_empty, render_page
 from bot.config import ConfigError, Settings, load_settings
-from bot.hubspot.client import HubSpotClient
-from bot.hubspot.errors import ContactNotFound, HubSpotError, MissingScopes
-from bot.hubspot.models import State
-from bot.logging_setup import configure_logging
-from bot.messages import Translator
-from bot.parsing import (
+from bot.domain.parsing import (
     DEFAULT_LIMIT,
     MAX_CHOICES,
     Choice,
@@ -40,7 +34,13 @@ from bot.parsing import (
     parse_command,
     parse_state,
 )
-from bot.views_choice import CHOOSE_ACTION_ID, ContactOption, render_choice
+from bot.hubspot.client import HubSpotClient
+from bot.hubspot.errors import ContactNotFound, HubSpotError, MissingScopes
+from bot.hubspot.models import State
+from bot.i18n import Translator
+from bot.logging_setup import configure_logging
+from bot.render.choice import CHOOSE_ACTION_ID, ContactOption, render_choice
+from bot.render.page import NEXT_ACTION_ID, Message, escape, render_empty, render_page
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ _RELATIVE_DAYS = {"en": ("Yesterday", "Today", "Tomorrow"), "pt-BR": ("Ontem", "
 
 
 def unescape(text: str) -> str:
-    """Inverse of `bot.blocks.escape`: `&amp;` last, so `&amp;lt;` stays the literal `&lt;`."""
+    """Inverse of `bot.render.page.escape`: `&amp;` last, so `&amp;lt;` stays the literal `&lt;`."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
@@ -392,7 +392,7 @@ def fetch_message(settings: Settings, query: PageQuery, tr: Translator) -> Messa
 
 
 def _failure_text(error: HubSpotError, tr: Translator, identifier: str) -> str:
-    from bot.listeners.common import hubspot_error_text
+    from bot.listeners._shared.failures import hubspot_error_text
 
     text = mrkdwn_to_text(
         hubspot_error_text(error, tr, identifier), tz=timezone.utc, now=datetime.now(timezone.utc), language=tr.language

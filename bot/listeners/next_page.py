@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.blocks import NEXT_ACTION_ID, render_empty, render_page
-from bot.listeners.clicks import Button, Click, ClickFailed, answer_privately, post_in_thread, retire
-from bot.listeners.common import EPHEMERAL, ack_then
-from bot.parsing import PageQuery, decode_query
+from bot.domain.parsing import PageQuery, decode_query
+from bot.listeners._shared.clicks import Button, Click, ClickFailed, answer_privately, post_in_thread, retire
+from bot.listeners._shared.failures import EPHEMERAL, ack_then
+from bot.render.page import NEXT_ACTION_ID, render_empty, render_page
 from bot.services import Services
 
 
