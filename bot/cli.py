@@ -44,13 +44,13 @@ def cmd_socket(args: argparse.Namespace) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
     from slack_sdk.errors import SlackApiError
 
-    from bot.app import build_app, build_probe_wsgi, services_of
+    from bot.app import build_app, build_probe_wsgi
     from bot.logging_setup import configure_logging
     from bot.metrics import serve_in_thread
 
     configure_logging(settings.log_level, settings.log_format)
     app = build_app(settings)
-    metrics = services_of(app).metrics
+    metrics = app.runtime.metrics
 
     class TimedSocketModeHandler(SocketModeHandler):
         """Times each envelope from arrival to the ack sent back over the socket (`participations_ack_seconds`)."""
@@ -62,7 +62,7 @@ def cmd_socket(args: argparse.Namespace) -> int:
             finally:
                 metrics.request_answered(arrival)
 
-    handler = TimedSocketModeHandler(app, settings.slack_app_token)
+    handler = TimedSocketModeHandler(app.bolt, settings.slack_app_token)
     metrics_port = args.metrics_port if args.metrics_port is not None else settings.metrics_port
     try:
         probes = serve_in_thread(build_probe_wsgi(app), args.metrics_host, metrics_port) if metrics_port else None
@@ -87,7 +87,7 @@ def cmd_socket(args: argparse.Namespace) -> int:
     finally:
         handler.close()  # type: ignore[no-untyped-call]  # no new envelopes
         log.info("stopping: finishing the answers already acknowledged")
-        app._participations_executor.shutdown(wait=True)  # type: ignore[attr-defined]
+        app.close()
         if probes is not None:
             probes.shutdown()
             probes.server_close()

@@ -1,6 +1,6 @@
 """Prometheus metrics: every series the bot exports, defined here once, with bounded label values only.
 
-One `Metrics` per process, handed to the listeners (through `Services`) and to the HubSpot client, so tests build
+One `Metrics` per process, handed to the listeners (through `Runtime`) and to the HubSpot client, so tests build
 isolated ones. Under `serve` it runs in prometheus_client's multiprocess mode: each gunicorn worker writes its
 values to its own files in a directory the master created before forking (`PROMETHEUS_MULTIPROC_DIR`), and a
 scrape, whichever worker answers it, adds up every worker's files: one count for the whole server.

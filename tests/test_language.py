@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.config import Settings
-from bot.services import LocaleResolver, make_web_client
+from bot.slack.locale import LocaleResolver
+from bot.slack.web import make_web_client
 from tests.conftest import Bot, VirtualTime
 from tests.fakes import FakeHubSpot, FakeSlack, Scripted, all_text, find_button, participation
 
@@ -81,7 +82,7 @@ def test_a_language_lookup_that_hangs_falls_back_without_holding_the_page(
     make_bot: Callable[..., Bot], settings: Settings, fake_hubspot: FakeHubSpot, fake_slack: FakeSlack
 ) -> None:
     bot = make_bot(settings)
-    bot.services.locales.max_wait = 0.2  # how long a page may wait for a language
+    bot.app.runtime.locales.max_wait = 0.2  # how long a page may wait for a language
     fake_slack.locales["USLOW"] = "pt-BR"
     fake_slack.api_delay["users.info"] = 1.5
     fake_hubspot.add_contact([participation(i) for i in range(3)], "jane@example.com")

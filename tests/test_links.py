@@ -81,8 +81,8 @@ def test_summary_view_links_only_with_a_url() -> None:
 
 @pytest.mark.parametrize("contact_id", ["abc", "", "12/../../x"])
 def test_a_contact_id_that_is_not_a_number_gets_no_link(settings: Settings, contact_id: str) -> None:
-    from bot.services import build_services
+    from bot.render.links import contact_url
 
-    services = build_services(settings.with_overrides(hubspot_portal_id="4242"))
-    assert services.contact_url(contact_id) is None
-    assert services.contact_url("101") == RECORD_URL
+    with_portal = settings.with_overrides(hubspot_portal_id="4242")
+    assert contact_url(with_portal, contact_id) is None
+    assert contact_url(with_portal, "101") == RECORD_URL

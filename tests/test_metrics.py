@@ -384,7 +384,7 @@ def test_hubspot_failures_rate_limit_waits_and_slack_refusals_are_counted_by_kin
 ) -> None:
     metrics = Metrics()
     bot = make_bot(settings, metrics=metrics)  # the HubSpot client's metrics become the app's (virtual time)
-    assert bot.services.metrics is metrics
+    assert bot.app.runtime.metrics is metrics
     fake_hubspot.add_contact([participation(i) for i in range(12)], "jane@example.com")
     too_many = {"status": "error", "policyName": "TEN_SECONDLY_ROLLING"}
     fake_hubspot.script(Scripted(drop=True), Scripted(429, too_many, {"Retry-After": "3"}))

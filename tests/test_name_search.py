@@ -127,7 +127,7 @@ def test_several_matches_offer_a_private_choice_and_choosing_posts_in_the_channe
     outcomes = [line.split("outcome=")[1].split()[0] for line in audit_lines(logs, "choose")]
     assert sorted(outcomes) == ["duplicate_click", "ok"]
     assert any("outcome=choice" in line for line in audit_lines(logs, "command"))
-    samples = parse(bot.services.metrics.render().decode())  # counted under bounded labels, as the audit says
+    samples = parse(bot.app.runtime.metrics.render().decode())  # counted under bounded labels, as the audit says
     assert value(samples, "participations_clicks_total", button="choose", outcome="ok") == 1
     assert value(samples, "participations_clicks_total", button="choose", outcome="duplicate") == 1
     assert value(samples, "participations_commands_total", outcome="choice") == 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.services import Responder
+from bot.slack.responder import Responder
 from tests.fakes import FakeSlack
 
 

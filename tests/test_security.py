@@ -14,9 +14,10 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
+from bot.access import AccessPolicy
+from bot.audit import mask_identifier, mask_key
 from bot.config import load_settings
 from bot.logging_setup import JsonFormatter, ScrubbingFormatter, configure_logging
-from bot.services import AccessPolicy, mask_identifier, mask_key
 from tests.conftest import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET, Bot
 from tests.fakes import FakeHubSpot, FakeSlack, Scripted, find_button, participation, sign
 from tests.flows import wait_until
@@ -236,12 +237,12 @@ def test_one_audit_line_per_command_and_per_click_without_leaks(
     command, click = audits(logs)
     assert (command["kind"], command["user"], command["channel"]) == ("command", "U7", "C7")
     assert (click["kind"], click["user"], click["channel"]) == ("next", "U8", "C7")
-    assert command["contact"] == click["contact"] == mask_identifier(EMAIL, bot.services.mask_key)
+    assert command["contact"] == click["contact"] == mask_identifier(EMAIL, bot.app.runtime.audit.mask_key)
     assert (command["state"], command["page"], command["outcome"]) == ("ATTENDED", "1", "ok")
     assert (click["state"], click["page"], click["outcome"]) == ("ATTENDED", "2", "ok")
     assert command["ref"] != click["ref"]
     record = next(r for r in logs.records if r.name == "bot.audit")
-    assert record.audit["contact"] == mask_identifier(EMAIL, bot.services.mask_key)  # type: ignore[attr-defined]
+    assert record.audit["contact"] == mask_identifier(EMAIL, bot.app.runtime.audit.mask_key)  # type: ignore[attr-defined]
 
     everything = "\n".join(r.getMessage() for r in logs.records if r.levelno >= logging.INFO)
     for secret in (EMAIL, "jane.secret", BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET, "Secret Summit"):

@@ -60,7 +60,7 @@ def test_one_email_posts_the_first_page_in_the_messages_thread_and_next_follows_
     assert_valid_message(page)
     assert "Jane Doe" in page["blocks"][0]["text"]["text"] and "Showing 1–10 of 23" in all_text(page)
     shortcuts = "participations_shortcuts_total"
-    wait_until(lambda: value(parse(bot.services.metrics.render().decode()), shortcuts, outcome="ok") == 1)
+    wait_until(lambda: value(parse(bot.app.runtime.metrics.render().decode()), shortcuts, outcome="ok") == 1)
     assert fake_hubspot.calls[-1].identifier == "jane@example.com"
     # The page is a reply in the alert's thread: Slack sends the reply's ts and the root's.
     next_button = find_button(page["blocks"])

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from bot.config import Settings
-from bot.services import build_state
+from bot.runtime import build_state
 from bot.state.failover import FailoverState
 from bot.state.memory import MemoryState
 from bot.state.redis import RedisState, connect

@@ -4,13 +4,13 @@ what they have in common."""
 from slack_bolt import App
 
 from bot.listeners import choose_contact, command, export_button, message_shortcut, next_page, summary_button
-from bot.services import Services
+from bot.runtime import Runtime
 
 
-def register(app: App, services: Services) -> None:
-    command.register(app, services)
-    next_page.register(app, services)
-    summary_button.register(app, services)
-    export_button.register(app, services)
-    choose_contact.register(app, services)
-    message_shortcut.register(app, services)
+def register(app: App, runtime: Runtime) -> None:
+    command.register(app, runtime)
+    next_page.register(app, runtime)
+    summary_button.register(app, runtime)
+    export_button.register(app, runtime)
+    choose_contact.register(app, runtime)
+    message_shortcut.register(app, runtime)

@@ -21,17 +21,17 @@ from bot.listeners._shared.threads import post_in_message_thread
 from bot.listeners.command import answer_command, first_answer
 from bot.render.choice import CHOOSE_ACTION_ID, ContactOption, render_choice, render_chosen
 from bot.render.page import escape
-from bot.services import Services
+from bot.runtime import Runtime
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, runtime: Runtime) -> None:
     button: Button[Choice] = Button(
         kind="choose",
         decode=decode_choice,
         # One choice per choice message: a second click, on any of its buttons, posts nothing more.
         claim_key=lambda click, _choice: (click.channel, click.message_ts, CHOOSE_ACTION_ID),
         already_key="choice.already",
-        work=lambda click, choice: deliver_choice(click, choice, services),
+        work=lambda click, choice: deliver_choice(click, choice, runtime),
         describe=lambda choice: (
             choice.identifier,
             choice.state.value if choice.state else None,
@@ -39,28 +39,28 @@ def register(app: App, services: Services) -> None:
         ),
     )
     app.action(CHOOSE_ACTION_ID)(
-        ack_then(services, lambda body, client: button.run(body, client, services), kind="click")
+        ack_then(runtime, lambda body, client: button.run(body, client, runtime), kind="click")
     )
 
 
 def answer_name_search(
-    request: NameSearch, services: Services, language: Callable[[], str], response_url: str | None
+    request: NameSearch, runtime: Runtime, language: Callable[[], str], response_url: str | None
 ) -> tuple[str, str | None]:
     """(audit outcome, the contact looked up if there was exactly one)."""
     try:
-        result = services.hubspot.search_contacts(request.name, limit=MAX_CHOICES)
+        result = runtime.hubspot.search_contacts(request.name, limit=MAX_CHOICES)
     except MissingScopes:
-        services.responder.post(response_url, {"text": Translator(language())("search.scope_missing"), **EPHEMERAL})
+        runtime.responder.post(response_url, {"text": Translator(language())("search.scope_missing"), **EPHEMERAL})
         return "search_scope_missing", None
     tr = Translator(language())
     if not result.matches:
-        services.responder.post(response_url, {"text": tr("search.no_match", name=escape(request.name)), **EPHEMERAL})
+        runtime.responder.post(response_url, {"text": tr("search.no_match", name=escape(request.name)), **EPHEMERAL})
         return "no_match", None
     if len(result.matches) == 1 and result.total <= 1:  # the one contact: answer as for its email
         match = result.matches[0]
         chosen = CommandRequest(PageQuery(match.contact_id, request.state, request.limit), request.action)
         who = ContactOption.from_match(match).label
-        return answer_command(chosen, services, language, response_url, who), match.contact_id
+        return answer_command(chosen, runtime, language, response_url, who), match.contact_id
     options = [ContactOption.from_match(match) for match in result.matches]
     shown = len(options[:MAX_CHOICES])
     name = escape(request.name)
@@ -69,7 +69,7 @@ def answer_name_search(
     else:
         intro = tr("choice.several", total=tr.number(result.total), name=name)
     message = render_choice(options, intro, tr, template=_template(request), total=result.total)
-    services.responder.post(response_url, {**message, **EPHEMERAL})
+    runtime.responder.post(response_url, {**message, **EPHEMERAL})
     return "choice", None
 
 
@@ -78,23 +78,23 @@ def _template(request: NameSearch) -> Choice:
     return Choice(identifier="", state=request.state, limit=request.limit, action=request.action)
 
 
-def deliver_choice(click: Click, choice: Choice, services: Services) -> None:
+def deliver_choice(click: Click, choice: Choice, runtime: Runtime) -> None:
     """Post the chosen contact's answer, then turn the choice message into "Chosen: …"."""
     request = CommandRequest(choice.query, choice.action)
     if choice.root is None:  # a name typed in the channel: answer as the command would
-        outcome = answer_command(request, services, click.language, click.response_url, choice.label or None)
+        outcome = answer_command(request, runtime, click.language, click.response_url, choice.label or None)
         if outcome == "post_failed":
             raise ClickFailed("post_failed")
     else:  # a message shortcut's choice: into that message's thread
-        message, found = first_answer(request, services, click.language, choice.label or None)
+        message, found = first_answer(request, runtime, click.language, choice.label or None)
         if not found:
-            services.responder.post(click.response_url, {**message, **EPHEMERAL})
+            runtime.responder.post(click.response_url, {**message, **EPHEMERAL})
         elif click.channel is None:
             raise ClickFailed("no_channel", click.notice("error.post_failed", reason="no_channel"))
         else:
             post_in_message_thread(
                 click.client,
-                services,
+                runtime,
                 click.channel,
                 choice.root,
                 message,
@@ -102,6 +102,6 @@ def deliver_choice(click: Click, choice: Choice, services: Services) -> None:
                 click.tr,
                 click.reference,
             )
-    services.responder.post(
+    runtime.responder.post(
         click.response_url, {**render_chosen(choice.label or choice.identifier, click.tr), "replace_original": True}
     )

@@ -7,24 +7,26 @@ from typing import Any
 
 from slack_bolt import App
 
+from bot.audit import new_reference
 from bot.domain.parsing import CommandRequest, ContactQuery, HelpRequest, NameSearch, parse_command
 from bot.i18n import Translator
 from bot.listeners._shared.failures import EPHEMERAL, ack_then, failure_notice, shown_reference
 from bot.listeners.summary_button import summary_answer
+from bot.render.links import contact_url
 from bot.render.page import Message, render_empty, render_page, render_usage
 from bot.render.summary import first_page_buttons
-from bot.services import Services, new_reference
+from bot.runtime import Runtime
 
 COMMAND = "/participations"
 
 
-def register(app: App, services: Services) -> None:
-    app.command(COMMAND)(ack_then(services, lambda body, _client: handle_command(body, services), kind="command"))
+def register(app: App, runtime: Runtime) -> None:
+    app.command(COMMAND)(ack_then(runtime, lambda body, _client: handle_command(body, runtime), kind="command"))
 
 
-def handle_command(body: dict[str, Any], services: Services) -> None:
+def handle_command(body: dict[str, Any], runtime: Runtime) -> None:
     """Every path ends in a message the user sees; nothing escapes to Bolt."""
-    started = services.clock()
+    started = runtime.clock()
     reference = new_reference()
     response_url = body.get("response_url")
     identifier: str | None = None
@@ -32,36 +34,36 @@ def handle_command(body: dict[str, Any], services: Services) -> None:
     page: int | None = None
     outcome = "internal_error"
     user_id = body.get("user_id")
-    language: Callable[[], str] = lambda: services.locales.known(user_id)  # noqa: E731  # until a lookup starts
+    language: Callable[[], str] = lambda: runtime.locales.known(user_id)  # noqa: E731  # until a lookup starts
     try:
-        if not services.access.allows(user_id, body.get("channel_id"), body.get("team_id")):  # before any call out
+        if not runtime.access.allows(user_id, body.get("channel_id"), body.get("team_id")):  # before any call out
             outcome = "denied"
-            services.responder.post(response_url, {"text": Translator(language())("error.denied"), **EPHEMERAL})
+            runtime.responder.post(response_url, {"text": Translator(language())("error.denied"), **EPHEMERAL})
             return
-        language = services.locales.start(user_id)  # Slack answers users.info while HubSpot is asked
+        language = runtime.locales.start(user_id)  # Slack answers users.info while HubSpot is asked
         request = parse_command(body.get("text"))
         if isinstance(request, HelpRequest):
             outcome = "help"
-            services.responder.post(response_url, {**render_usage(Translator(language())), **EPHEMERAL})
+            runtime.responder.post(response_url, {**render_usage(Translator(language())), **EPHEMERAL})
             return
         page = 1 if request.action == "page" else None
         if isinstance(request, NameSearch):
             from bot.listeners.choose_contact import answer_name_search  # lookup builds on this module: no import cycle
 
             state = request.state.value if request.state else None
-            outcome, identifier = answer_name_search(request, services, language, response_url)
+            outcome, identifier = answer_name_search(request, runtime, language, response_url)
             page = page if identifier else None  # a choice or a refusal shows no page
             return
         identifier = request.query.identifier
         state = request.query.state.value if request.query.state else None
-        outcome = answer_command(request, services, language, response_url)
+        outcome = answer_command(request, runtime, language, response_url)
     except Exception as exc:
         message, outcome = failure_notice(exc, Translator(language()), identifier, reference)
         reference = shown_reference(exc, reference)
-        services.responder.post(response_url, message)
+        runtime.responder.post(response_url, message)
     finally:
-        services.metrics.command(outcome)
-        services.audit(
+        runtime.metrics.command(outcome)
+        runtime.audit.record(
             "command",
             body=body,
             identifier=identifier,
@@ -75,24 +77,24 @@ def handle_command(body: dict[str, Any], services: Services) -> None:
 
 def answer_command(
     request: CommandRequest,
-    services: Services,
+    runtime: Runtime,
     language: Callable[[], str],
     response_url: str | None,
     who: str | None = None,
 ) -> str:
     """`language` is still being looked up: it is asked for only once HubSpot has answered."""
-    message, found = first_answer(request, services, language, who)
+    message, found = first_answer(request, runtime, language, who)
     if not found:
-        services.responder.post(response_url, {**message, **EPHEMERAL})
+        runtime.responder.post(response_url, {**message, **EPHEMERAL})
         return "empty"
-    delivered = services.responder.post(
+    delivered = runtime.responder.post(
         response_url, {**message, "response_type": "in_channel", "replace_original": False}
     )
     return "ok" if delivered else "post_failed"
 
 
 def first_answer(
-    request: CommandRequest, services: Services, language: Callable[[], str], who: str | None = None
+    request: CommandRequest, runtime: Runtime, language: Callable[[], str], who: str | None = None
 ) -> tuple[Message, bool]:
     """(the first page — or the summary — with its buttons, True), or (the "no participations" notice, False).
 
@@ -101,8 +103,8 @@ def first_answer(
     """
     query = request.query
     if request.action == "summary":
-        return summary_answer(ContactQuery(query.identifier, query.state), services, language, who)
-    page = services.hubspot.breakdown(query.identifier, state=query.state, limit=query.limit)
+        return summary_answer(ContactQuery(query.identifier, query.state), runtime, language, who)
+    page = runtime.hubspot.breakdown(query.identifier, state=query.state, limit=query.limit)
     tr = Translator(language())
     if not page.results:
         return render_empty(query, tr, who), False
@@ -111,7 +113,7 @@ def first_answer(
         page,
         query,
         tr,
-        contact_url=services.contact_url(contact.contact_id if contact else None),
+        contact_url=contact_url(runtime.settings, contact.contact_id if contact else None),
         extra_buttons=first_page_buttons(query, tr),
     )
     return message, True

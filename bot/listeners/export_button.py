@@ -21,28 +21,28 @@ from bot.listeners._shared.every_record import contact_button
 from bot.listeners._shared.failures import ack_then
 from bot.render.page import escape
 from bot.render.summary import EXPORT_ACTION_ID, export_comment
-from bot.services import Services
+from bot.runtime import Runtime
 
 log = logging.getLogger("bot.listeners")
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, runtime: Runtime) -> None:
     button = contact_button(
-        services,
+        runtime,
         kind="export",
         action_id=EXPORT_ACTION_ID,
         already_key="export.already",
-        deliver=lambda click, query, gathered: deliver_export(click, query, gathered, services),
+        deliver=lambda click, query, gathered: deliver_export(click, query, gathered, runtime),
         not_here_key="export.not_here",
     )
 
     app.action(EXPORT_ACTION_ID)(
-        ack_then(services, lambda body, client: button.run(body, client, services), kind="click")
+        ack_then(runtime, lambda body, client: button.run(body, client, runtime), kind="click")
     )
 
 
-def deliver_export(click: Click, query: ContactQuery, gathered: Gathered, services: Services) -> None:
-    cap = services.settings.max_export_records
+def deliver_export(click: Click, query: ContactQuery, gathered: Gathered, runtime: Runtime) -> None:
+    cap = runtime.settings.max_export_records
     filename = export_filename(query.identifier, query.state, datetime.now(timezone.utc))
     try:
         click.client.files_upload_v2(
@@ -54,17 +54,17 @@ def deliver_export(click: Click, query: ContactQuery, gathered: Gathered, servic
             initial_comment=export_comment(gathered, query, click.tr, cap=cap),
         )
     except TimeoutError:
-        services.metrics.slack_error("files_upload_v2", "timeout")
-        unconfirmed(click, services, "files_upload_v2")
+        runtime.metrics.slack_error("files_upload_v2", "timeout")
+        unconfirmed(click, runtime, "files_upload_v2")
     except SlackApiError as exc:
         error = str(exc.response.get("error", "unknown_error"))
-        services.metrics.slack_error("files_upload_v2", error)
+        runtime.metrics.slack_error("files_upload_v2", error)
         log.warning("files_upload_v2 failed (%s) ref=%s", error, click.reference)
         # Only membership problems are fixed by inviting the bot; anything else is for an admin.
         key = "error.post_failed" if error in {"not_in_channel", "channel_not_found"} else "error.slack_failed"
         raise ClickFailed(f"slack_{error}", click.notice(key, reason=escape(error))) from None
     except SlackClientError as exc:  # the upload step itself failed (not an API error)
-        services.metrics.slack_error("files_upload_v2", "upload_failed")
+        runtime.metrics.slack_error("files_upload_v2", "upload_failed")
         log.warning("files_upload_v2 failed: %s ref=%s", type(exc).__name__, click.reference)
         raise ClickFailed("slack_upload_failed", click.notice("error.slack_failed", reason="upload_failed")) from None
-    retire(click, services, EXPORT_ACTION_ID, click.tr("export.posted_in_thread"), "export")
+    retire(click, runtime, EXPORT_ACTION_ID, click.tr("export.posted_in_thread"), "export")

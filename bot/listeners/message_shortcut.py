@@ -15,6 +15,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk.web import WebClient
 
+from bot.audit import new_reference
 from bot.domain.parsing import MAX_CHOICES, Choice, CommandRequest, PageQuery, emails_in_message
 from bot.i18n import Translator
 from bot.listeners._shared.clicks import ClickFailed
@@ -22,15 +23,15 @@ from bot.listeners._shared.failures import EPHEMERAL, ack_then, report_failure
 from bot.listeners._shared.threads import post_in_message_thread
 from bot.listeners.command import first_answer
 from bot.render.choice import ContactOption, render_choice
-from bot.services import Services, new_reference
+from bot.runtime import Runtime
 
 CALLBACK_ID = "participations_lookup"
 _TS = re.compile(r"^[0-9]{1,12}\.[0-9]{1,8}$")
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, runtime: Runtime) -> None:
     app.shortcut(CALLBACK_ID)(
-        ack_then(services, lambda body, client: handle_shortcut(body, client, services), kind="shortcut")
+        ack_then(runtime, lambda body, client: handle_shortcut(body, client, runtime), kind="shortcut")
     )
 
 
@@ -43,27 +44,27 @@ def message_thread(body: dict[str, Any]) -> tuple[str | None, str | None]:
     return channel, root if isinstance(root, str) and _TS.match(root) else None
 
 
-def handle_shortcut(body: dict[str, Any], client: WebClient, services: Services) -> None:
+def handle_shortcut(body: dict[str, Any], client: WebClient, runtime: Runtime) -> None:
     """Every path ends in something the user sees; nothing escapes to Bolt. One audit line per use."""
-    started = services.clock()
+    started = runtime.clock()
     reference = new_reference()
     response_url = body.get("response_url")
     user_id = (body.get("user") or {}).get("id")
-    language: Callable[[], str] = lambda: services.locales.known(user_id)  # noqa: E731  # until a lookup starts
+    language: Callable[[], str] = lambda: runtime.locales.known(user_id)  # noqa: E731  # until a lookup starts
     identifier: str | None = None
     outcome = "internal_error"
     try:
         channel, root = message_thread(body)
         team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
-        if not services.access.allows(user_id, channel, team):  # before anything reaches HubSpot
+        if not runtime.access.allows(user_id, channel, team):  # before anything reaches HubSpot
             outcome = "denied"
-            services.responder.post(response_url, {"text": Translator(language())("error.denied"), **EPHEMERAL})
+            runtime.responder.post(response_url, {"text": Translator(language())("error.denied"), **EPHEMERAL})
             return
-        language = services.locales.start(user_id)
+        language = runtime.locales.start(user_id)
         emails = emails_in_message(body.get("message"))
         if not emails:
             outcome = "no_email"
-            services.responder.post(response_url, {"text": Translator(language())("shortcut.no_email"), **EPHEMERAL})
+            runtime.responder.post(response_url, {"text": Translator(language())("shortcut.no_email"), **EPHEMERAL})
             return
         if len(emails) > 1:
             outcome = "choice"
@@ -77,28 +78,28 @@ def handle_shortcut(body: dict[str, Any], client: WebClient, services: Services)
             options = [ContactOption(email, email=email) for email in shown]
             template = Choice(identifier="", root=root)
             message = render_choice(options, intro, tr, template=template, total=len(emails))
-            services.responder.post(response_url, {**message, **EPHEMERAL})
+            runtime.responder.post(response_url, {**message, **EPHEMERAL})
             return
         identifier = emails[0]
-        answer, found = first_answer(CommandRequest(PageQuery(identifier)), services, language)
+        answer, found = first_answer(CommandRequest(PageQuery(identifier)), runtime, language)
         tr = Translator(language())
         if not found:
             outcome = "empty"
-            services.responder.post(response_url, {**answer, **EPHEMERAL})
+            runtime.responder.post(response_url, {**answer, **EPHEMERAL})
         elif channel is None or root is None:
             outcome = "private_no_thread"
-            services.responder.post(response_url, {**answer, **EPHEMERAL})
+            runtime.responder.post(response_url, {**answer, **EPHEMERAL})
         else:
-            outcome = post_in_message_thread(client, services, channel, root, answer, response_url, tr, reference)
+            outcome = post_in_message_thread(client, runtime, channel, root, answer, response_url, tr, reference)
     except ClickFailed as failed:
         outcome = failed.outcome
         if failed.notice is not None:
-            services.responder.post(response_url, failed.notice)
+            runtime.responder.post(response_url, failed.notice)
     except Exception as exc:
-        outcome, reference = report_failure(services, response_url, exc, Translator(language()), identifier, reference)
+        outcome, reference = report_failure(runtime, response_url, exc, Translator(language()), identifier, reference)
     finally:
-        services.metrics.shortcut(outcome)
-        services.audit(
+        runtime.metrics.shortcut(outcome)
+        runtime.audit.record(
             "shortcut",
             body=body,
             identifier=identifier,

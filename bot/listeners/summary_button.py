@@ -15,27 +15,28 @@ from bot.i18n import Translator
 from bot.listeners._shared.clicks import Click, answer_privately, post_in_thread, retire
 from bot.listeners._shared.every_record import contact_button, fetch_all
 from bot.listeners._shared.failures import ack_then
+from bot.render.links import contact_url
 from bot.render.page import Message, render_empty
 from bot.render.summary import SUMMARY_ACTION_ID, export_button, render_summary
-from bot.services import Services
+from bot.runtime import Runtime
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, runtime: Runtime) -> None:
     button = contact_button(
-        services,
+        runtime,
         kind="summary",
         action_id=SUMMARY_ACTION_ID,
         already_key="summary.already",
-        deliver=lambda click, query, gathered: deliver_summary(click, query, gathered, services),
+        deliver=lambda click, query, gathered: deliver_summary(click, query, gathered, runtime),
     )
 
     app.action(SUMMARY_ACTION_ID)(
-        ack_then(services, lambda body, client: button.run(body, client, services), kind="click")
+        ack_then(runtime, lambda body, client: button.run(body, client, runtime), kind="click")
     )
 
 
 def summary_message(
-    gathered: Gathered, query: ContactQuery, services: Services, tr: Translator, *, with_export: bool
+    gathered: Gathered, query: ContactQuery, runtime: Runtime, tr: Translator, *, with_export: bool
 ) -> dict[str, Any]:
     summary = summarise_gathered(gathered)
     contact = summary.contact
@@ -43,27 +44,27 @@ def summary_message(
         summary,
         query,
         tr,
-        cap=services.settings.max_export_records,
-        contact_url=services.contact_url(contact.contact_id if contact else None),
+        cap=runtime.settings.max_export_records,
+        contact_url=contact_url(runtime.settings, contact.contact_id if contact else None),
         buttons=[export_button(query, tr)] if with_export else (),
     )
 
 
-def deliver_summary(click: Click, query: ContactQuery, gathered: Gathered, services: Services) -> None:
-    message = summary_message(gathered, query, services, click.tr, with_export=False)
+def deliver_summary(click: Click, query: ContactQuery, gathered: Gathered, runtime: Runtime) -> None:
+    message = summary_message(gathered, query, runtime, click.tr, with_export=False)
     if not click.in_thread:
-        answer_privately(click, services, message)
+        answer_privately(click, runtime, message)
         return
-    post_in_thread(click, services, message)
-    retire(click, services, SUMMARY_ACTION_ID, click.tr("summary.posted_in_thread"), "summary")
+    post_in_thread(click, runtime, message)
+    retire(click, runtime, SUMMARY_ACTION_ID, click.tr("summary.posted_in_thread"), "summary")
 
 
 def summary_answer(
-    query: ContactQuery, services: Services, language: Callable[[], str], who: str | None = None
+    query: ContactQuery, runtime: Runtime, language: Callable[[], str], who: str | None = None
 ) -> tuple[Message, bool]:
     """(the summary with its Export CSV button, True), or (the "no participations" notice, False)."""
-    gathered = fetch_all(services, query)
+    gathered = fetch_all(runtime, query)
     tr = Translator(language())
     if not gathered.records:
         return render_empty(PageQuery(identifier=query.identifier, state=query.state), tr, who), False
-    return summary_message(gathered, query, services, tr, with_export=True), True
+    return summary_message(gathered, query, runtime, tr, with_export=True), True

@@ -3,7 +3,7 @@
 Each interface has an in-memory implementation (`bot.state.memory`: one process, nothing to set up) and a Redis one
 (`bot.state.redis`: every process of a deployment shares it), and `bot.state.failover` puts Redis in front of
 memory behind a circuit breaker. `build_state` chooses once, from settings; listeners receive the result through
-`Services` and never look a store up themselves.
+`Runtime` and never look a store up themselves.
 
 Waits are expressed in seconds from now, never as clock values, so processes (and Redis) need not share a clock.
 """

@@ -40,6 +40,7 @@ from bot.hubspot.models import State
 from bot.i18n import Translator
 from bot.logging_setup import configure_logging
 from bot.render.choice import CHOOSE_ACTION_ID, ContactOption, render_choice
+from bot.render.links import contact_url
 from bot.render.page import NEXT_ACTION_ID, Message, escape, render_empty, render_page
 
 log = logging.getLogger(__name__)
@@ -377,16 +378,13 @@ def _terminal_text(mrkdwn: str, tr: Translator) -> str:
 
 def fetch_message(settings: Settings, query: PageQuery, tr: Translator) -> Message:
     """What `/participations` would answer (page or empty notice); HubSpot errors propagate."""
-    from bot.services import build_services
-
     client = HubSpotClient.from_settings(settings)
     try:
-        services = build_services(settings, hubspot=client)
         page = client.breakdown(query.identifier, state=query.state, limit=query.limit, after=query.after)
         if not page.results:
             return render_empty(query, tr)
         contact = page.contact
-        return render_page(page, query, tr, contact_url=services.contact_url(contact.contact_id if contact else None))
+        return render_page(page, query, tr, contact_url=contact_url(settings, contact.contact_id if contact else None))
     finally:
         client.close()
 

@@ -17,10 +17,11 @@ from typing import Any, Generic, TypeVar
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import WebClient
 
+from bot.audit import new_reference
 from bot.i18n import Translator
 from bot.listeners._shared.failures import EPHEMERAL, failure_notice, shown_reference
 from bot.render.page import Block, Message, escape, mark_action_done, render_notice
-from bot.services import Services, new_reference
+from bot.runtime import Runtime
 
 log = logging.getLogger("bot.listeners")
 
@@ -96,53 +97,53 @@ class Button(Generic[Query]):
     work: Callable[[Click, Query], None]
     describe: Callable[[Query], tuple[str, str | None, int | None]]  # (identifier, state, page) for the audit
 
-    def run(self, body: dict[str, Any], client: WebClient, services: Services) -> None:
+    def run(self, body: dict[str, Any], client: WebClient, runtime: Runtime) -> None:
         """Every path ends in something the clicker sees; nothing escapes to Bolt."""
-        started = services.clock()
+        started = runtime.clock()
         reference = new_reference()
         response_url = body.get("response_url")
         user = _object(body.get("user"))
         query: Query | None = None
         outcome = "internal_error"
         user_id = user.get("id")
-        language: Callable[[], str] = lambda: services.locales.known(user_id)  # noqa: E731  # until a lookup starts
+        language: Callable[[], str] = lambda: runtime.locales.known(user_id)  # noqa: E731  # until a lookup starts
         claim: str | None = None
         try:
             channel, message_ts, root = thread_root(body)
             team = user.get("team_id") or _object(body.get("team")).get("id")
-            if not services.access.allows(user_id, channel, team):  # before anything reaches Slack or HubSpot
+            if not runtime.access.allows(user_id, channel, team):  # before anything reaches Slack or HubSpot
                 outcome = "denied"
-                services.responder.post(response_url, {"text": Translator(language())("error.denied"), **EPHEMERAL})
+                runtime.responder.post(response_url, {"text": Translator(language())("error.denied"), **EPHEMERAL})
                 return
-            language = services.locales.start(user_id)
+            language = runtime.locales.start(user_id)
             actions = body.get("actions") or [{}]
             query = self.decode(_object(actions[0]).get("value") if isinstance(actions, list) else None)
             click = Click(body, client, language, channel, message_ts, root, response_url, reference)
             claim = claim_name(self.claim_key(click, query))
-            if not services.state.clicks.claim(claim):
+            if not runtime.state.clicks.claim(claim):
                 claim = None  # the first click owns it
                 outcome = "duplicate_click"
-                services.responder.post(response_url, {"text": click.tr(self.already_key), **EPHEMERAL})
+                runtime.responder.post(response_url, {"text": click.tr(self.already_key), **EPHEMERAL})
                 return
             self.work(click, query)
             outcome = "ok"
         except ClickFailed as failed:
             if claim is not None:
-                services.state.clicks.release(claim)
+                runtime.state.clicks.release(claim)
             outcome = failed.outcome
             if failed.notice is not None:
-                services.responder.post(response_url, failed.notice)
+                runtime.responder.post(response_url, failed.notice)
         except Exception as exc:
             if claim is not None:
-                services.state.clicks.release(claim)
+                runtime.state.clicks.release(claim)
             identifier = self.describe(query)[0] if query is not None else None
             message, outcome = failure_notice(exc, Translator(language()), identifier, reference)
             reference = shown_reference(exc, reference)
-            services.responder.post(response_url, message)
+            runtime.responder.post(response_url, message)
         finally:
-            services.metrics.click(self.kind, outcome)
+            runtime.metrics.click(self.kind, outcome)
             identifier, state, page = self.describe(query) if query is not None else (None, None, None)
-            services.audit(
+            runtime.audit.record(
                 self.kind,
                 body=body,
                 identifier=identifier,
@@ -159,7 +160,7 @@ def claim_name(parts: Hashable) -> str:
     return json.dumps(list(parts) if isinstance(parts, tuple) else parts)
 
 
-def post_in_thread(click: Click, services: Services, message: Message) -> None:
+def post_in_thread(click: Click, runtime: Runtime, message: Message) -> None:
     """chat.postMessage into the thread; where the bot may not post, the click's response_url still can."""
     assert click.channel is not None
     assert click.root is not None
@@ -175,14 +176,14 @@ def post_in_thread(click: Click, services: Services, message: Message) -> None:
     except SlackApiError as exc:
         error = str(exc.response.get("error", "unknown_error"))
     except TimeoutError:
-        services.metrics.slack_error("chat.postMessage", "timeout")
-        unconfirmed(click, services, "chat.postMessage")
+        runtime.metrics.slack_error("chat.postMessage", "timeout")
+        unconfirmed(click, runtime, "chat.postMessage")
         return
-    services.metrics.slack_error("chat.postMessage", error)
+    runtime.metrics.slack_error("chat.postMessage", error)
     log.warning("chat.postMessage failed (%s) ref=%s", error, click.reference)
     if error in FALLBACK_ERRORS:
         fallback = {**message, "response_type": "in_channel", "thread_ts": click.root, "replace_original": False}
-        if services.responder.post(click.response_url, fallback):
+        if runtime.responder.post(click.response_url, fallback):
             return
         raise ClickFailed("post_failed", click.notice("error.post_failed", reason=escape(error)))
     # An archived channel takes no new messages by any route: say so instead of suggesting an invite.
@@ -190,33 +191,33 @@ def post_in_thread(click: Click, services: Services, message: Message) -> None:
     raise ClickFailed(f"slack_{error}", click.notice(key, reason=escape(error)))
 
 
-def unconfirmed(click: Click, services: Services, method: str) -> None:
+def unconfirmed(click: Click, runtime: Runtime, method: str) -> None:
     """The request went out but Slack's answer did not come back in time: it most likely arrived.
 
     Posting again could put the same page in the thread twice, so the click counts as done (its claim is kept,
     its button retired) and the clicker is told what to do if it did not arrive.
     """
     log.warning("%s sent, but Slack did not confirm it in time ref=%s", method, click.reference)
-    services.responder.post(click.response_url, click.notice("error.post_unconfirmed", reference=click.reference))
+    runtime.responder.post(click.response_url, click.notice("error.post_unconfirmed", reference=click.reference))
 
 
-def answer_privately(click: Click, services: Services, message: Message) -> None:
+def answer_privately(click: Click, runtime: Runtime, message: Message) -> None:
     """Under an ephemeral message, or with no channel to thread in: only the clicker sees the answer."""
-    if not services.responder.post(click.response_url, {**message, **EPHEMERAL}):
+    if not runtime.responder.post(click.response_url, {**message, **EPHEMERAL}):
         raise ClickFailed("post_failed")
 
 
-def retire(click: Click, services: Services, action_id: str, note: str, suffix: str) -> None:
+def retire(click: Click, runtime: Runtime, action_id: str, note: str, suffix: str) -> None:
     """Keep the clicked message, drop only the button that has done its job, and say where its result went."""
     message = click.body.get("message") or {}
     blocks: list[Block] | Any = message.get("blocks")
     if not isinstance(blocks, list) or not blocks:
         return
     message_key = claim_name((click.channel, click.message_ts))
-    with services.state.edits.editing(message_key, (action_id, note, suffix)) as edits:
+    with runtime.state.edits.editing(message_key, (action_id, note, suffix)) as edits:
         for done_action, done_note, done_suffix in edits:
             blocks = mark_action_done(blocks, done_action, done_note, suffix=done_suffix)
-        services.responder.post(
+        runtime.responder.post(
             click.response_url,
             {"replace_original": True, "text": message.get("text") or note, "blocks": blocks},
         )

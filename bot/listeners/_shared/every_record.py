@@ -11,18 +11,18 @@ from bot.domain.summary import Gathered, gather
 from bot.listeners._shared.clicks import Button, Click, ClickFailed
 from bot.listeners._shared.failures import EPHEMERAL
 from bot.render.page import render_empty
-from bot.services import Services
+from bot.runtime import Runtime
 
 Deliver = Callable[[Click, ContactQuery, Gathered], None]
 
 
-def fetch_all(services: Services, query: ContactQuery) -> Gathered:
-    cap = services.settings.max_export_records
-    return gather(services.hubspot.iter_participations(query.identifier, state=query.state, cap=cap), cap)
+def fetch_all(runtime: Runtime, query: ContactQuery) -> Gathered:
+    cap = runtime.settings.max_export_records
+    return gather(runtime.hubspot.iter_participations(query.identifier, state=query.state, cap=cap), cap)
 
 
 def contact_button(
-    services: Services,
+    runtime: Runtime,
     *,
     kind: str,
     action_id: str,
@@ -35,7 +35,7 @@ def contact_button(
     def work(click: Click, query: ContactQuery) -> None:
         if not_here_key is not None and not click.in_thread:
             raise ClickFailed("not_here", {"text": click.tr(not_here_key), **EPHEMERAL})
-        gathered = fetch_all(services, query)
+        gathered = fetch_all(runtime, query)
         if not gathered.records:
             empty = render_empty(PageQuery(identifier=query.identifier, state=query.state), click.tr)
             raise ClickFailed("empty", {**empty, **EPHEMERAL})

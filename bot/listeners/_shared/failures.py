@@ -21,16 +21,14 @@ from bot.hubspot.errors import (
 )
 from bot.i18n import Translator
 from bot.render.page import Message, escape, render_notice
-from bot.services import Services
+from bot.runtime import Runtime
 
 log = logging.getLogger("bot.listeners")
 
 EPHEMERAL = {"response_type": "ephemeral", "replace_original": False}
 
 
-def ack_then(
-    services: Services, work: Callable[[dict[str, Any], WebClient], None], *, kind: str
-) -> Callable[..., None]:
+def ack_then(runtime: Runtime, work: Callable[[dict[str, Any], WebClient], None], *, kind: str) -> Callable[..., None]:
     """A listener that acks on the request thread, then hands `work` to the background pool.
 
     With `process_before_response=True` Bolt runs it synchronously and answers Slack as soon as it returns, so
@@ -38,7 +36,7 @@ def ack_then(
     request first, which cost more CPU per ack than the rest of the request path.) `kind` (command, click) labels
     the ack and lookup timings; a request counts as in flight from its ack until `work` returns.
     """
-    metrics = services.metrics
+    metrics = runtime.metrics
 
     def answer(body: dict[str, Any], client: WebClient, arrival: float) -> None:
         try:
@@ -50,7 +48,7 @@ def ack_then(
         ack()
         arrival = metrics.acked(kind)
         try:
-            services.background.submit(answer, body, client, arrival)
+            runtime.background.submit(answer, body, client, arrival)
         except RuntimeError:  # the pool is shutting down: nothing can answer any more
             metrics.lookup_dropped()
             log.error("dropped a request during shutdown")
@@ -116,11 +114,11 @@ def failure_notice(exc: Exception, tr: Translator, identifier: str | None, refer
 
 
 def report_failure(
-    services: Services, response_url: str | None, exc: Exception, tr: Translator, identifier: str | None, reference: str
+    runtime: Runtime, response_url: str | None, exc: Exception, tr: Translator, identifier: str | None, reference: str
 ) -> tuple[str, str]:
     """Tell the user what went wrong; (audit outcome, the reference they were shown)."""
     message, outcome = failure_notice(exc, tr, identifier, reference)
-    services.responder.post(response_url, message)
+    runtime.responder.post(response_url, message)
     return outcome, shown_reference(exc, reference)
 
 

@@ -15,7 +15,7 @@ from bot.i18n import Translator
 from bot.listeners._shared.clicks import ClickFailed
 from bot.listeners._shared.failures import EPHEMERAL
 from bot.render.page import Message, escape, render_notice
-from bot.services import Services
+from bot.runtime import Runtime
 
 log = logging.getLogger("bot.listeners")
 
@@ -24,7 +24,7 @@ NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found"})
 
 def post_in_message_thread(
     client: WebClient,
-    services: Services,
+    runtime: Runtime,
     channel: str,
     root: str,
     message: Message,
@@ -49,10 +49,8 @@ def post_in_message_thread(
         error = str(exc.response.get("error", "unknown_error"))
     log.warning("chat.postMessage into a message's thread failed (%s) ref=%s", error, reference)
     if error in NOT_A_MEMBER:
-        services.responder.post(
-            response_url, {"text": tr("shortcut.not_in_channel", reason=escape(error)), **EPHEMERAL}
-        )
-        if not services.responder.post(response_url, {**message, **EPHEMERAL}):
+        runtime.responder.post(response_url, {"text": tr("shortcut.not_in_channel", reason=escape(error)), **EPHEMERAL})
+        if not runtime.responder.post(response_url, {**message, **EPHEMERAL}):
             raise ClickFailed("post_failed")
         return f"private_{error}"
     key = "error.archived" if error == "is_archived" else "error.slack_failed"
