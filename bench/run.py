@@ -489,7 +489,8 @@ def run_scenario(
             # Let the bot finish retiring the clicked buttons before it is stopped (bounded, not measured).
             retire = {f"click-{user:04d}" for user, s in result.clicks.sent.items() if s.status == 200}
             wait_until(
-                lambda: len({p.name for p in scenario.slack_posts() if p.name in retire}) >= len(retire), timeout=5
+                lambda: len({p.name for p in scenario.slack_posts() if p.name in retire}) >= len(retire),
+                timeout=5,
             )
         result.rss_kb = scenario.bot.peak_rss_kb()
         result.load_cpu_s = scenario.bot.cpu_seconds() - result.startup_cpu_s
@@ -512,7 +513,7 @@ def run_scenario(
 
 def render_timing(runs: int) -> tuple[float, float]:
     """(median, p95) milliseconds for `render_page` of a 100-entry page, in this process."""
-    from bot.domain.parsing import PageQuery
+    from bot.domain.queries import PageQuery
     from bot.hubspot.models import parse_page
     from bot.i18n import Translator
     from bot.render.page import render_page

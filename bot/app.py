@@ -20,9 +20,9 @@ from bot.config import Settings
 from bot.http_guard import Malformed, guard
 from bot.i18n import Translator
 from bot.listeners import register
-from bot.listeners._shared.failures import EPHEMERAL
 from bot.metrics import METRICS_PATH, Metrics, metrics_endpoint
-from bot.render.page import render_notice
+from bot.render.blocks import EPHEMERAL
+from bot.render.notices import render_notice
 from bot.runtime import Runtime, build_runtime
 from bot.slack.web import make_web_client
 

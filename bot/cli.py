@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.config import SUPPORTED_LANGUAGES, ConfigError, Mode, Settings, load_settings
-from bot.domain.parsing import DEFAULT_LIMIT, MAX_LIMIT
+from bot.domain.queries import DEFAULT_LIMIT, MAX_LIMIT
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from bot.render.page import NEXT_ACTION_ID, mark_action_done
+from bot.render.blocks import NEXT_ACTION_ID
 from bot.render.summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID
+from bot.render.used_buttons import mark_button_used
 from tests.conftest import Bot
 from tests.fakes import FakeHubSpot, FakeSlack, all_text, find_button, participation
 from tests.flows import button_ids, replacements
@@ -52,5 +53,5 @@ def test_applying_an_edit_twice_changes_nothing() -> None:
         {"type": "section", "text": {"type": "mrkdwn", "text": "x"}},
         {"type": "actions", "elements": [{"type": "button", "action_id": "a", "text": {}, "value": "1"}]},
     ]
-    once = mark_action_done(blocks, "a", "done", suffix="a")
-    assert mark_action_done(once, "a", "done", suffix="a") == once
+    once = mark_button_used(blocks, "a", "done", suffix="a")
+    assert mark_button_used(once, "a", "done", suffix="a") == once

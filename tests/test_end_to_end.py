@@ -12,7 +12,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.config import Settings
-from bot.render.page import MAX_BLOCKS
+from bot.render.blocks import MAX_BLOCKS
 from tests.conftest import Bot
 from tests.fakes import FakeHubSpot, FakeSlack, Scripted, all_text, find_button, participation
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from bot.config import Settings
 from bot.domain.export import COLUMNS, export_filename, iso_utc, neutralise, to_csv, to_csv_bytes
 from bot.hubspot.models import Contact, MarketingEvent, Participation, State, parse_participation
-from bot.render.page import NEXT_ACTION_ID
+from bot.render.blocks import NEXT_ACTION_ID
 from bot.render.summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID
 from tests.conftest import Bot
 from tests.fakes import FakeHubSpot, FakeSlack, participation

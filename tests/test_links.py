@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.config import Settings, load_settings
-from bot.domain.parsing import ContactQuery
+from bot.domain.queries import ContactQuery
 from bot.domain.summary import summarise
 from bot.hubspot.models import parse_participation
 from bot.i18n import Translator

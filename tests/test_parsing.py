@@ -6,20 +6,10 @@ import json
 
 import pytest
 
-from bot.domain.parsing import (
-    Choice,
-    CommandRequest,
-    HelpRequest,
-    InputError,
-    NameSearch,
-    PageQuery,
-    decode_choice,
-    decode_query,
-    emails_in_message,
-    encode_choice,
-    encode_query,
-    parse_command,
-)
+from bot.domain.buttons import decode_choice, decode_query, encode_choice, encode_query
+from bot.domain.command import parse_command
+from bot.domain.emails import emails_in_message
+from bot.domain.queries import Choice, CommandRequest, HelpRequest, InputError, NameSearch, PageQuery
 from bot.hubspot.models import State
 
 

@@ -19,12 +19,14 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
 from bot.cli import main
-from bot.domain.parsing import PageQuery, decode_query
+from bot.domain.buttons import decode_query
+from bot.domain.queries import PageQuery
 from bot.hubspot.client import HubSpotClient
 from bot.hubspot.errors import AuthenticationFailed, BadRequest, ContactNotFound
 from bot.hubspot.models import State, parse_page
 from bot.i18n import Translator
-from bot.render.page import NEXT_ACTION_ID, displayable, escape, render_page
+from bot.render.blocks import NEXT_ACTION_ID, displayable, escape
+from bot.render.page import render_page
 from bot.sample import SAMPLE_TOKEN, SampleHubSpot, load_sample
 from bot.sample.server import answer, decode_cursor, encode_cursor, load_directory, search
 from bot.tools.preview import format_slack_date, mrkdwn_to_text, render_terminal

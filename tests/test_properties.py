@@ -11,27 +11,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
-from bot.domain.parsing import (
-    HELP_WORDS,
+from bot.domain.buttons import (
     MAX_BUTTON_VALUE,
-    STATE_ALIASES,
-    Choice,
-    CommandRequest,
-    HelpRequest,
-    InputError,
-    NameSearch,
-    PageQuery,
     decode_choice,
     decode_query,
-    emails_in_message,
     encode_choice,
     encode_query,
     fits_in_button,
-    parse_command,
 )
+from bot.domain.command import HELP_WORDS, STATE_ALIASES, parse_command
+from bot.domain.emails import emails_in_message
+from bot.domain.queries import Choice, CommandRequest, HelpRequest, InputError, NameSearch, PageQuery
 from bot.hubspot.models import State, parse_page
 from bot.i18n import LANGUAGES, Translator
-from bot.render.page import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT, render_page
+from bot.render.blocks import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT
+from bot.render.page import render_page
 
 T = TypeVar("T")
 FAST = settings(max_examples=150, deadline=None)

@@ -14,7 +14,7 @@ import pytest
 
 from bot.config import Settings
 from bot.hubspot.errors import REQUIRED_SCOPE
-from bot.render.page import NEXT_ACTION_ID
+from bot.render.blocks import NEXT_ACTION_ID
 from tests.conftest import Bot
 from tests.fakes import FakeHubSpot, FakeSlack, Scripted, all_text, find_button, participation
 from tests.flows import click, run_command, wait_until

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from bot.render.page import NEXT_ACTION_ID
+from bot.render.blocks import NEXT_ACTION_ID
 from bot.render.summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID
 from tests.conftest import SIGNING_SECRET
 from tests.fake_socket_mode import FakeSocketMode

@@ -11,12 +11,14 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.config import Settings
-from bot.domain.parsing import ContactQuery, InputError, decode_contact_query, encode_contact_query
+from bot.domain.buttons import decode_contact_query, encode_contact_query
+from bot.domain.queries import ContactQuery, InputError
 from bot.domain.summary import gather, summarise
 from bot.hubspot.models import State, parse_page, parse_participation
 from bot.i18n import Translator
-from bot.render.page import MAX_BLOCKS, NEXT_ACTION_ID, mark_action_done
+from bot.render.blocks import MAX_BLOCKS, NEXT_ACTION_ID
 from bot.render.summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID, render_summary
+from bot.render.used_buttons import mark_button_used
 from tests.conftest import Bot
 from tests.fakes import FakeHubSpot, FakeSlack, Scripted, all_text, find_button, participation
 from tests.flows import FIRST_TS, button_ids, click, ephemeral, many_records, replaced, run_command
@@ -227,11 +229,11 @@ def test_marking_a_button_done_keeps_the_others_even_at_fifty_blocks() -> None:
     ]
     blocks.append({"type": "actions", "block_id": "participations_actions", "elements": actions})
     assert len(blocks) == MAX_BLOCKS
-    rebuilt = mark_action_done(blocks, SUMMARY_ACTION_ID, "done", suffix="summary")
+    rebuilt = mark_button_used(blocks, SUMMARY_ACTION_ID, "done", suffix="summary")
     assert len(rebuilt) == MAX_BLOCKS
     assert button_ids({"blocks": rebuilt}) == [NEXT_ACTION_ID, EXPORT_ACTION_ID]
     assert "done" in all_text({"blocks": rebuilt})
-    short = mark_action_done(blocks[-3:], SUMMARY_ACTION_ID, "done", suffix="summary")
+    short = mark_button_used(blocks[-3:], SUMMARY_ACTION_ID, "done", suffix="summary")
     assert [b["type"] for b in short] == ["context", "divider", "context", "actions"]
 
 

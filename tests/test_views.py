@@ -9,10 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
-from bot.domain.parsing import PageQuery, decode_query
+from bot.domain.buttons import decode_query
+from bot.domain.queries import PageQuery
 from bot.hubspot.models import State, parse_page
 from bot.i18n import Translator, duration
-from bot.render.page import NEXT_ACTION_ID, displayable, escape, mark_action_done, render_page, truncate
+from bot.render.blocks import NEXT_ACTION_ID, displayable, escape, truncate
+from bot.render.page import render_page
+from bot.render.used_buttons import mark_button_used
 from tests.fakes import all_text, find_button, participation
 
 EN = Translator("en")
@@ -98,7 +101,7 @@ def test_mark_action_done_keeps_content_and_other_buttons() -> None:
     records = [participation(i) for i in range(3)]
     other = {"type": "button", "action_id": "other", "text": {"type": "plain_text", "text": "Other"}, "value": "x"}
     message = render_page(page_of(records, total=9, after="c"), PageQuery("1"), EN, extra_buttons=[other])
-    rebuilt = mark_action_done(message["blocks"], NEXT_ACTION_ID, EN("page.posted_in_thread", page=2), suffix="2")
+    rebuilt = mark_button_used(message["blocks"], NEXT_ACTION_ID, EN("page.posted_in_thread", page=2), suffix="2")
     assert find_button(rebuilt) is None
     assert find_button(rebuilt, "other") is not None
     assert "Page 2 is in the thread" in all_text({"blocks": rebuilt})
@@ -138,7 +141,7 @@ def test_notes_on_a_full_message_are_not_repeated_when_edits_are_replayed() -> N
     message = page["blocks"]
     for done in range(1, len(edits) + 1):  # each retirement replays every edit so far on the current message
         for action_id, note, suffix in edits[:done]:
-            message = mark_action_done(message, action_id, note, suffix=suffix)
+            message = mark_button_used(message, action_id, note, suffix=suffix)
     text = all_text({"blocks": message})
     assert text.count("Page 2 is in the thread.") == 1
     assert text.count("Other is done.") == 1

@@ -12,20 +12,22 @@ from collections.abc import Callable
 
 from slack_bolt import App
 
-from bot.domain.parsing import MAX_CHOICES, Choice, CommandRequest, NameSearch, PageQuery, decode_choice
+from bot.domain.buttons import decode_choice
+from bot.domain.queries import MAX_CHOICES, Choice, CommandRequest, NameSearch, PageQuery
 from bot.hubspot.errors import MissingScopes
 from bot.i18n import Translator
-from bot.listeners._shared.clicks import Button, Click, ClickFailed
-from bot.listeners._shared.failures import EPHEMERAL, ack_then
+from bot.listeners._shared.ack import ack_and_defer
+from bot.listeners._shared.clicks import ButtonHandler, Click
+from bot.listeners._shared.lifecycle import NotDelivered
 from bot.listeners._shared.threads import post_in_message_thread
 from bot.listeners.command import answer_command, first_answer
+from bot.render.blocks import EPHEMERAL, escape
 from bot.render.choice import CHOOSE_ACTION_ID, ContactOption, render_choice, render_chosen
-from bot.render.page import escape
 from bot.runtime import Runtime
 
 
 def register(app: App, runtime: Runtime) -> None:
-    button: Button[Choice] = Button(
+    button: ButtonHandler[Choice] = ButtonHandler(
         kind="choose",
         decode=decode_choice,
         # One choice per choice message: a second click, on any of its buttons, posts nothing more.
@@ -39,7 +41,7 @@ def register(app: App, runtime: Runtime) -> None:
         ),
     )
     app.action(CHOOSE_ACTION_ID)(
-        ack_then(runtime, lambda body, client: button.run(body, client, runtime), kind="click")
+        ack_and_defer(runtime, lambda body, client: button.run(body, client, runtime), kind="click")
     )
 
 
@@ -84,13 +86,13 @@ def deliver_choice(click: Click, choice: Choice, runtime: Runtime) -> None:
     if choice.root is None:  # a name typed in the channel: answer as the command would
         outcome = answer_command(request, runtime, click.language, click.response_url, choice.label or None)
         if outcome == "post_failed":
-            raise ClickFailed("post_failed")
+            raise NotDelivered("post_failed")
     else:  # a message shortcut's choice: into that message's thread
         message, found = first_answer(request, runtime, click.language, choice.label or None)
         if not found:
             runtime.responder.post(click.response_url, {**message, **EPHEMERAL})
         elif click.channel is None:
-            raise ClickFailed("no_channel", click.notice("error.post_failed", reason="no_channel"))
+            raise NotDelivered("no_channel", click.notice("error.post_failed", reason="no_channel"))
         else:
             post_in_message_thread(
                 click.client,

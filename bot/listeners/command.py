@@ -7,13 +7,16 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.audit import new_reference
-from bot.domain.parsing import CommandRequest, ContactQuery, HelpRequest, NameSearch, parse_command
+from bot.domain.command import parse_command
+from bot.domain.queries import CommandRequest, ContactQuery, HelpRequest, NameSearch
 from bot.i18n import Translator
-from bot.listeners._shared.failures import EPHEMERAL, ack_then, failure_notice, shown_reference
+from bot.listeners._shared.ack import ack_and_defer
+from bot.listeners._shared.lifecycle import handling
 from bot.listeners.summary_button import summary_answer
+from bot.render.blocks import EPHEMERAL, Message
 from bot.render.links import contact_url
-from bot.render.page import Message, render_empty, render_page, render_usage
+from bot.render.notices import render_usage
+from bot.render.page import render_empty, render_page
 from bot.render.summary import first_page_buttons
 from bot.runtime import Runtime
 
@@ -21,58 +24,31 @@ COMMAND = "/participations"
 
 
 def register(app: App, runtime: Runtime) -> None:
-    app.command(COMMAND)(ack_then(runtime, lambda body, _client: handle_command(body, runtime), kind="command"))
+    app.command(COMMAND)(ack_and_defer(runtime, lambda body, _client: handle_command(body, runtime), kind="command"))
 
 
 def handle_command(body: dict[str, Any], runtime: Runtime) -> None:
-    """Every path ends in a message the user sees; nothing escapes to Bolt."""
-    started = runtime.clock()
-    reference = new_reference()
-    response_url = body.get("response_url")
-    identifier: str | None = None
-    state: str | None = None
-    page: int | None = None
-    outcome = "internal_error"
-    user_id = body.get("user_id")
-    language: Callable[[], str] = lambda: runtime.locales.known(user_id)  # noqa: E731  # until a lookup starts
-    try:
-        if not runtime.access.allows(user_id, body.get("channel_id"), body.get("team_id")):  # before any call out
-            outcome = "denied"
-            runtime.responder.post(response_url, {"text": Translator(language())("error.denied"), **EPHEMERAL})
+    with handling(runtime, body, kind="command", user_id=body.get("user_id"), count=runtime.metrics.command) as request:
+        if not request.admit(body.get("channel_id"), body.get("team_id")):
             return
-        language = runtime.locales.start(user_id)  # Slack answers users.info while HubSpot is asked
-        request = parse_command(body.get("text"))
-        if isinstance(request, HelpRequest):
-            outcome = "help"
-            runtime.responder.post(response_url, {**render_usage(Translator(language())), **EPHEMERAL})
+        parsed = parse_command(body.get("text"))
+        if isinstance(parsed, HelpRequest):
+            request.outcome = "help"
+            request.answer({**render_usage(request.tr()), **EPHEMERAL})
             return
-        page = 1 if request.action == "page" else None
-        if isinstance(request, NameSearch):
-            from bot.listeners.choose_contact import answer_name_search  # lookup builds on this module: no import cycle
+        request.page = 1 if parsed.action == "page" else None
+        if isinstance(parsed, NameSearch):
+            from bot.listeners.choose_contact import answer_name_search  # builds on this module: no import cycle
 
-            state = request.state.value if request.state else None
-            outcome, identifier = answer_name_search(request, runtime, language, response_url)
-            page = page if identifier else None  # a choice or a refusal shows no page
+            request.state = parsed.state.value if parsed.state else None
+            request.outcome, request.identifier = answer_name_search(
+                parsed, runtime, request.language, request.response_url
+            )
+            request.page = request.page if request.identifier else None  # a choice or a refusal shows no page
             return
-        identifier = request.query.identifier
-        state = request.query.state.value if request.query.state else None
-        outcome = answer_command(request, runtime, language, response_url)
-    except Exception as exc:
-        message, outcome = failure_notice(exc, Translator(language()), identifier, reference)
-        reference = shown_reference(exc, reference)
-        runtime.responder.post(response_url, message)
-    finally:
-        runtime.metrics.command(outcome)
-        runtime.audit.record(
-            "command",
-            body=body,
-            identifier=identifier,
-            state=state,
-            page=page,
-            outcome=outcome,
-            started=started,
-            reference=reference,
-        )
+        request.identifier = parsed.query.identifier
+        request.state = parsed.query.state.value if parsed.query.state else None
+        request.outcome = answer_command(parsed, runtime, request.language, request.response_url)
 
 
 def answer_command(

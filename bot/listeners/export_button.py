@@ -14,12 +14,13 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.domain.export import export_filename, to_csv_bytes
-from bot.domain.parsing import ContactQuery
+from bot.domain.queries import ContactQuery
 from bot.domain.summary import Gathered
-from bot.listeners._shared.clicks import Click, ClickFailed, retire, unconfirmed
+from bot.listeners._shared.ack import ack_and_defer
+from bot.listeners._shared.clicks import Click, show_button_used, unconfirmed
 from bot.listeners._shared.every_record import contact_button
-from bot.listeners._shared.failures import ack_then
-from bot.render.page import escape
+from bot.listeners._shared.lifecycle import NotDelivered
+from bot.render.blocks import escape
 from bot.render.summary import EXPORT_ACTION_ID, export_comment
 from bot.runtime import Runtime
 
@@ -37,7 +38,7 @@ def register(app: App, runtime: Runtime) -> None:
     )
 
     app.action(EXPORT_ACTION_ID)(
-        ack_then(runtime, lambda body, client: button.run(body, client, runtime), kind="click")
+        ack_and_defer(runtime, lambda body, client: button.run(body, client, runtime), kind="click")
     )
 
 
@@ -62,9 +63,9 @@ def deliver_export(click: Click, query: ContactQuery, gathered: Gathered, runtim
         log.warning("files_upload_v2 failed (%s) ref=%s", error, click.reference)
         # Only membership problems are fixed by inviting the bot; anything else is for an admin.
         key = "error.post_failed" if error in {"not_in_channel", "channel_not_found"} else "error.slack_failed"
-        raise ClickFailed(f"slack_{error}", click.notice(key, reason=escape(error))) from None
+        raise NotDelivered(f"slack_{error}", click.notice(key, reason=escape(error))) from None
     except SlackClientError as exc:  # the upload step itself failed (not an API error)
         runtime.metrics.slack_error("files_upload_v2", "upload_failed")
         log.warning("files_upload_v2 failed: %s ref=%s", type(exc).__name__, click.reference)
-        raise ClickFailed("slack_upload_failed", click.notice("error.slack_failed", reason="upload_failed")) from None
-    retire(click, runtime, EXPORT_ACTION_ID, click.tr("export.posted_in_thread"), "export")
+        raise NotDelivered("slack_upload_failed", click.notice("error.slack_failed", reason="upload_failed")) from None
+    show_button_used(click, runtime, EXPORT_ACTION_ID, click.tr("export.posted_in_thread"), "export")

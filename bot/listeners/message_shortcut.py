@@ -9,19 +9,18 @@ get a private choice; none, a private word that `/participations` takes a name.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App
 from slack_sdk.web import WebClient
 
-from bot.audit import new_reference
-from bot.domain.parsing import MAX_CHOICES, Choice, CommandRequest, PageQuery, emails_in_message
-from bot.i18n import Translator
-from bot.listeners._shared.clicks import ClickFailed
-from bot.listeners._shared.failures import EPHEMERAL, ack_then, report_failure
+from bot.domain.emails import emails_in_message
+from bot.domain.queries import MAX_CHOICES, Choice, CommandRequest, PageQuery
+from bot.listeners._shared.ack import ack_and_defer
+from bot.listeners._shared.lifecycle import handling
 from bot.listeners._shared.threads import post_in_message_thread
 from bot.listeners.command import first_answer
+from bot.render.blocks import EPHEMERAL
 from bot.render.choice import ContactOption, render_choice
 from bot.runtime import Runtime
 
@@ -31,7 +30,7 @@ _TS = re.compile(r"^[0-9]{1,12}\.[0-9]{1,8}$")
 
 def register(app: App, runtime: Runtime) -> None:
     app.shortcut(CALLBACK_ID)(
-        ack_then(runtime, lambda body, client: handle_shortcut(body, client, runtime), kind="shortcut")
+        ack_and_defer(runtime, lambda body, client: handle_shortcut(body, client, runtime), kind="shortcut")
     )
 
 
@@ -45,30 +44,21 @@ def message_thread(body: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 def handle_shortcut(body: dict[str, Any], client: WebClient, runtime: Runtime) -> None:
-    """Every path ends in something the user sees; nothing escapes to Bolt. One audit line per use."""
-    started = runtime.clock()
-    reference = new_reference()
-    response_url = body.get("response_url")
+    """One audit line per use."""
     user_id = (body.get("user") or {}).get("id")
-    language: Callable[[], str] = lambda: runtime.locales.known(user_id)  # noqa: E731  # until a lookup starts
-    identifier: str | None = None
-    outcome = "internal_error"
-    try:
+    with handling(runtime, body, kind="shortcut", user_id=user_id, count=runtime.metrics.shortcut) as request:
         channel, root = message_thread(body)
         team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
-        if not runtime.access.allows(user_id, channel, team):  # before anything reaches HubSpot
-            outcome = "denied"
-            runtime.responder.post(response_url, {"text": Translator(language())("error.denied"), **EPHEMERAL})
+        if not request.admit(channel, team):
             return
-        language = runtime.locales.start(user_id)
         emails = emails_in_message(body.get("message"))
         if not emails:
-            outcome = "no_email"
-            runtime.responder.post(response_url, {"text": Translator(language())("shortcut.no_email"), **EPHEMERAL})
+            request.outcome = "no_email"
+            request.answer({"text": request.tr()("shortcut.no_email"), **EPHEMERAL})
             return
         if len(emails) > 1:
-            outcome = "choice"
-            tr = Translator(language())
+            request.outcome = "choice"
+            tr = request.tr()
             shown = emails[:MAX_CHOICES]
             total = tr.number(len(emails))
             if len(emails) > len(shown):
@@ -78,34 +68,19 @@ def handle_shortcut(body: dict[str, Any], client: WebClient, runtime: Runtime) -
             options = [ContactOption(email, email=email) for email in shown]
             template = Choice(identifier="", root=root)
             message = render_choice(options, intro, tr, template=template, total=len(emails))
-            runtime.responder.post(response_url, {**message, **EPHEMERAL})
+            request.answer({**message, **EPHEMERAL})
             return
-        identifier = emails[0]
-        answer, found = first_answer(CommandRequest(PageQuery(identifier)), runtime, language)
-        tr = Translator(language())
+        request.identifier = emails[0]
+        request.page = 1
+        answer, found = first_answer(CommandRequest(PageQuery(request.identifier)), runtime, request.language)
+        tr = request.tr()
         if not found:
-            outcome = "empty"
-            runtime.responder.post(response_url, {**answer, **EPHEMERAL})
+            request.outcome = "empty"
+            request.answer({**answer, **EPHEMERAL})
         elif channel is None or root is None:
-            outcome = "private_no_thread"
-            runtime.responder.post(response_url, {**answer, **EPHEMERAL})
+            request.outcome = "private_no_thread"
+            request.answer({**answer, **EPHEMERAL})
         else:
-            outcome = post_in_message_thread(client, runtime, channel, root, answer, response_url, tr, reference)
-    except ClickFailed as failed:
-        outcome = failed.outcome
-        if failed.notice is not None:
-            runtime.responder.post(response_url, failed.notice)
-    except Exception as exc:
-        outcome, reference = report_failure(runtime, response_url, exc, Translator(language()), identifier, reference)
-    finally:
-        runtime.metrics.shortcut(outcome)
-        runtime.audit.record(
-            "shortcut",
-            body=body,
-            identifier=identifier,
-            state=None,
-            page=1 if identifier else None,
-            outcome=outcome,
-            started=started,
-            reference=reference,
-        )
+            request.outcome = post_in_message_thread(
+                client, runtime, channel, root, answer, request.response_url, tr, request.reference
+            )

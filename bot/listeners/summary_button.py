@@ -9,14 +9,15 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.domain.parsing import ContactQuery, PageQuery
+from bot.domain.queries import ContactQuery, PageQuery
 from bot.domain.summary import Gathered, summarise_gathered
 from bot.i18n import Translator
-from bot.listeners._shared.clicks import Click, answer_privately, post_in_thread, retire
+from bot.listeners._shared.ack import ack_and_defer
+from bot.listeners._shared.clicks import Click, answer_privately, post_in_thread, show_button_used
 from bot.listeners._shared.every_record import contact_button, fetch_all
-from bot.listeners._shared.failures import ack_then
+from bot.render.blocks import Message
 from bot.render.links import contact_url
-from bot.render.page import Message, render_empty
+from bot.render.page import render_empty
 from bot.render.summary import SUMMARY_ACTION_ID, export_button, render_summary
 from bot.runtime import Runtime
 
@@ -31,7 +32,7 @@ def register(app: App, runtime: Runtime) -> None:
     )
 
     app.action(SUMMARY_ACTION_ID)(
-        ack_then(runtime, lambda body, client: button.run(body, client, runtime), kind="click")
+        ack_and_defer(runtime, lambda body, client: button.run(body, client, runtime), kind="click")
     )
 
 
@@ -56,7 +57,7 @@ def deliver_summary(click: Click, query: ContactQuery, gathered: Gathered, runti
         answer_privately(click, runtime, message)
         return
     post_in_thread(click, runtime, message)
-    retire(click, runtime, SUMMARY_ACTION_ID, click.tr("summary.posted_in_thread"), "summary")
+    show_button_used(click, runtime, SUMMARY_ACTION_ID, click.tr("summary.posted_in_thread"), "summary")
 
 
 def summary_answer(

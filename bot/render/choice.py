@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.domain.parsing import MAX_CHOICES, Choice, encode_choice
+from bot.domain.buttons import encode_choice
+from bot.domain.queries import MAX_CHOICES, Choice
 from bot.hubspot.models import ContactMatch
 from bot.i18n import Translator
-from bot.render.page import MAX_FALLBACK_TEXT, Block, Message, button, context, escape, section, truncate
+from bot.render.blocks import MAX_FALLBACK_TEXT, Block, Message, button, context, escape, section, truncate
 
 CHOOSE_ACTION_ID = "participations_choose"
 

@@ -1,33 +1,37 @@
-"""Views: pure functions from parsed HubSpot data to Slack messages (Block Kit). No I/O here.
+"""A page of participations as Block Kit: pure functions from parsed HubSpot data to a Slack message.
 
-Layout: header → contact summary → one entry per participation → context (position) → actions (Next).
-Every string from HubSpot is made displayable (one line, no control or bidi characters), escaped for mrkdwn and
-carried in `verbatim` text objects, so an event called `<!channel> @here Webinar` pings no one. Slack's limits
-hold for any page of up to 100 results.
+Layout: header → contact header → one entry per participation → context (position) → actions (Next).
+Every string from HubSpot goes through `escape` (render/blocks.py). Slack's limits hold for any page of up to 100
+results.
 """
 
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.domain.parsing import PageQuery, encode_query, fits_in_button
+from bot.domain.buttons import encode_query, fits_in_button
+from bot.domain.queries import PageQuery
 from bot.hubspot.models import BreakdownPage, Contact, Participation
 from bot.i18n import Translator, duration
+from bot.render.blocks import (
+    ACTIONS_BLOCK_ID,
+    MAX_BLOCKS,
+    MAX_FALLBACK_TEXT,
+    MAX_SECTION_TEXT,
+    NEXT_ACTION_ID,
+    Block,
+    Message,
+    button,
+    context,
+    escape,
+    header,
+    section,
+    truncate,
+)
 
-Block = dict[str, Any]
-Message = dict[str, Any]
-
-MAX_BLOCKS = 50
-MAX_SECTION_TEXT = 3000
-MAX_HEADER_TEXT = 150
-MAX_FALLBACK_TEXT = 3000
-NEXT_ACTION_ID = "participations_next"
-ACTIONS_BLOCK_ID = "participations_actions"
 # Event names are shown whole up to the first limit; on big pages we shorten step by step, never below 40.
 NAME_LIMITS = (200, 120, 80, 40)
 
@@ -39,66 +43,6 @@ STATE_MARKERS = {
     "EMPTY": "⚪",
 }
 UNKNOWN_STATE_MARKER = "❔"
-
-
-_BREAKS = re.compile("\r\n|[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]")
-_HIDDEN = frozenset({"Cc", "Cf"})
-
-
-def displayable(text: str) -> str:
-    """Text from HubSpot as one line a reader can trust.
-
-    Line breaks become spaces; control and format characters (Unicode Cc/Cf: ESC, bidi overrides such as U+202E
-    and U+2066, zero-width marks) are removed, so a name can neither add a line nor reverse the text after it.
-    """
-    if text.isprintable():  # nearly every name: no work
-        return text
-    text = _BREAKS.sub(" ", text)
-    return "".join(char for char in text if unicodedata.category(char) not in _HIDDEN)
-
-
-def escape(text: str) -> str:
-    """Relayed text for mrkdwn: `displayable`, then Slack's escaping (`&` first, then `<` and `>`)."""
-    return displayable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: max(1, limit - 1)].rstrip() + "…"
-
-
-def mrkdwn(text: str) -> dict[str, Any]:
-    """A mrkdwn text object that never auto-links `@here`, `#channel` or URLs in relayed data."""
-    return {"type": "mrkdwn", "text": text, "verbatim": True}
-
-
-def section(text: str, block_id: str | None = None) -> Block:
-    block: Block = {"type": "section", "text": mrkdwn(text)}
-    if block_id:
-        block["block_id"] = block_id
-    return block
-
-
-def context(text: str, block_id: str | None = None) -> Block:
-    block: Block = {"type": "context", "elements": [mrkdwn(text)]}
-    if block_id:
-        block["block_id"] = block_id
-    return block
-
-
-def header(text: str) -> Block:
-    return {"type": "header", "text": {"type": "plain_text", "text": truncate(displayable(text), MAX_HEADER_TEXT)}}
-
-
-def button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
-    element: dict[str, Any] = {
-        "type": "button",
-        "action_id": action_id,
-        "text": {"type": "plain_text", "text": truncate(displayable(text), 75)},
-        "value": value,
-    }
-    if style:
-        element["style"] = style
-    return element
 
 
 def slack_date(moment: datetime, tr: Translator) -> str:
@@ -153,7 +97,7 @@ def pack_entries(entries: Sequence[str], max_sections: int) -> list[str] | None:
     return sections
 
 
-def contact_summary(contact: Contact | None, query: PageQuery, total: int, tr: Translator, url: str | None) -> str:
+def contact_header(contact: Contact | None, query: PageQuery, total: int, tr: Translator, url: str | None) -> str:
     lines: list[str] = []
     if contact is not None and (contact.full_name or contact.email):
         name = escape(truncate(contact.full_name or contact.email or "", 200))
@@ -197,7 +141,7 @@ def render_page(
     state_label = tr.state(query.state.value) if query.state is not None else ""
     blocks: list[Block] = [
         header(tr(head_key, who=truncate(who, 100), state=state_label)),
-        section(contact_summary(contact, query, page.total, tr, contact_url), block_id=f"summary-{query.page}"),
+        section(contact_header(contact, query, page.total, tr, contact_url), block_id=f"summary-{query.page}"),
         {"type": "divider"},
     ]
     start = query.first_index
@@ -244,55 +188,3 @@ def render_empty(query: PageQuery, tr: Translator, who: str | None = None) -> Me
     else:
         text = tr("page.empty", identifier=identifier)
     return {"text": text, "blocks": [section(text)]}
-
-
-def render_usage(tr: Translator) -> Message:
-    return {
-        "text": tr("usage.fallback"),
-        "blocks": [header(tr("usage.title")), section(tr("usage.body"))],
-    }
-
-
-def render_notice(text: str, tr: Translator, reference: str | None = None) -> Message:
-    """An error or refusal, with a reference an admin can find in the logs."""
-    blocks: list[Block] = [section(text)]
-    if reference:
-        blocks.append(context(tr("error.reference", reference=escape(reference))))
-        fallback = f"{text} ({tr('error.reference', reference=escape(reference))})"
-    else:
-        fallback = text
-    return {"text": fallback, "blocks": blocks}
-
-
-def mark_action_done(blocks: Sequence[Block], action_id: str, note: str, *, suffix: str) -> list[Block]:
-    """Drop only the button `action_id` (other buttons stay) and add `note` (mrkdwn) just above the buttons.
-
-    Changed blocks get new ids ending in `suffix`. At Slack's 50-block cap the note joins the nearest context
-    block instead of adding one, so the remaining buttons are never cut off. Applying the same edit again (to a
-    message that already shows it) changes nothing.
-    """
-    rebuilt: list[Block] = []
-    for block in blocks:
-        if block.get("type") == "actions":
-            elements = [e for e in block.get("elements", []) if e.get("action_id") != action_id]
-            if elements:
-                rebuilt.append({**block, "elements": elements, "block_id": f"{ACTIONS_BLOCK_ID}-{suffix}"})
-            continue
-        rebuilt.append(dict(block))
-    if any(_shows(block, note) for block in rebuilt):
-        return rebuilt
-    insert_at = next((i for i, b in enumerate(rebuilt) if b.get("type") == "actions"), len(rebuilt))
-    if len(rebuilt) < MAX_BLOCKS:
-        rebuilt.insert(insert_at, context(note, block_id=f"posted-{suffix}"))
-        return rebuilt
-    for index in range(insert_at - 1, -1, -1):
-        block = rebuilt[index]
-        if block.get("type") == "context" and len(block.get("elements", [])) < 10:
-            elements = [*block.get("elements", []), mrkdwn(note)]
-            rebuilt[index] = {**block, "elements": elements, "block_id": f"{block.get('block_id', 'notes')}-{suffix}"}
-            break
-    return rebuilt[:MAX_BLOCKS]
-
-
-def _shows(block: Block, note: str) -> bool:
-    return block.get("type") == "context" and any(e.get("text") == note for e in block.get("elements", []))

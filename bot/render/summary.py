@@ -10,27 +10,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.domain.parsing import ContactQuery, PageQuery, encode_contact_query
+from bot.domain.buttons import encode_contact_query
+from bot.domain.queries import ContactQuery, PageQuery
 from bot.domain.summary import Gathered, Summary
 from bot.i18n import Translator, duration
-from bot.render.page import (
+from bot.render.blocks import (
     ACTIONS_BLOCK_ID,
     MAX_FALLBACK_TEXT,
     MAX_SECTION_TEXT,
     Block,
     Message,
     button,
-    contact_summary,
-    contact_who,
     context,
     escape,
     header,
     mrkdwn,
     section,
-    slack_date,
-    state_marker,
     truncate,
 )
+from bot.render.page import contact_header, contact_who, slack_date, state_marker
 
 SUMMARY_ACTION_ID = "participations_summary"
 EXPORT_ACTION_ID = "participations_export"
@@ -111,7 +109,7 @@ def render_summary(
     else:
         title = tr("summary.header", who=truncate(who, 100))
     page_query = PageQuery(identifier=query.identifier, state=query.state)
-    about = contact_summary(contact, page_query, summary.total_reported, tr, contact_url)
+    about = contact_header(contact, page_query, summary.total_reported, tr, contact_url)
     blocks: list[Block] = [
         header(title),
         section(truncate(about, MAX_SECTION_TEXT), block_id="summary-contact"),

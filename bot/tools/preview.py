@@ -21,27 +21,18 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, TextIO
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.domain.parsing import (
-    DEFAULT_LIMIT,
-    MAX_CHOICES,
-    Choice,
-    InputError,
-    NameSearch,
-    PageQuery,
-    clean_identifier,
-    decode_choice,
-    decode_query,
-    parse_command,
-    parse_state,
-)
+from bot.domain.buttons import decode_choice, decode_query
+from bot.domain.command import parse_command, parse_state
+from bot.domain.queries import DEFAULT_LIMIT, MAX_CHOICES, Choice, InputError, NameSearch, PageQuery, clean_identifier
 from bot.hubspot.client import HubSpotClient
 from bot.hubspot.errors import ContactNotFound, HubSpotError, MissingScopes
 from bot.hubspot.models import State
 from bot.i18n import Translator
 from bot.logging_setup import configure_logging
+from bot.render.blocks import NEXT_ACTION_ID, Message, escape
 from bot.render.choice import CHOOSE_ACTION_ID, ContactOption, render_choice
 from bot.render.links import contact_url
-from bot.render.page import NEXT_ACTION_ID, Message, escape, render_empty, render_page
+from bot.render.page import render_empty, render_page
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +86,7 @@ _RELATIVE_DAYS = {"en": ("Yesterday", "Today", "Tomorrow"), "pt-BR": ("Ontem", "
 
 
 def unescape(text: str) -> str:
-    """Inverse of `bot.render.page.escape`: `&amp;` last, so `&amp;lt;` stays the literal `&lt;`."""
+    """Inverse of `bot.render.blocks.escape`: `&amp;` last, so `&amp;lt;` stays the literal `&lt;`."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
@@ -390,7 +381,7 @@ def fetch_message(settings: Settings, query: PageQuery, tr: Translator) -> Messa
 
 
 def _failure_text(error: HubSpotError, tr: Translator, identifier: str) -> str:
-    from bot.listeners._shared.failures import hubspot_error_text
+    from bot.render.notices import hubspot_error_text
 
     text = mrkdwn_to_text(
         hubspot_error_text(error, tr, identifier), tz=timezone.utc, now=datetime.now(timezone.utc), language=tr.language

@@ -1,8 +1,8 @@
-"""What every button shares: who clicked and where, the allow-list, the value, once-only, the answer, the audit.
+"""What every button shares: who clicked and where, the value, once-only, posting the result, the used button.
 
-A button's own work gets a `Click` and its decoded value, and either returns (it delivered) or raises
-`ClickFailed` with the notice to show. The runner frees the click *before* saying anything, so a user who reads
-"try again" and clicks again is never told the click is already being handled.
+A `ButtonHandler` runs each click through the request lifecycle (lifecycle.py: allow-list, failure notice, audit);
+the button's own work gets a `Click` and its decoded value, and either returns (it delivered) or raises
+`NotDelivered` with the notice to show, which frees the click's claim before anything is said.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from typing import Any, Generic, TypeVar
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import WebClient
 
-from bot.audit import new_reference
 from bot.i18n import Translator
-from bot.listeners._shared.failures import EPHEMERAL, failure_notice, shown_reference
-from bot.render.page import Block, Message, escape, mark_action_done, render_notice
+from bot.listeners._shared.lifecycle import NotDelivered, handling
+from bot.render.blocks import EPHEMERAL, Block, Message, escape
+from bot.render.notices import render_notice
+from bot.render.used_buttons import mark_button_used
 from bot.runtime import Runtime
 
 log = logging.getLogger("bot.listeners")
@@ -32,15 +33,6 @@ Query = TypeVar("Query")
 FALLBACK_ERRORS = frozenset(
     {"not_in_channel", "channel_not_found", "missing_scope", "not_allowed_token_type", "ratelimited"}
 )
-
-
-class ClickFailed(Exception):
-    """The work could not deliver; `notice` (if any) tells the clicker why, `outcome` goes to the audit log."""
-
-    def __init__(self, outcome: str, notice: Message | None = None) -> None:
-        super().__init__(outcome)
-        self.outcome = outcome
-        self.notice = notice
 
 
 @dataclass(frozen=True)
@@ -87,7 +79,7 @@ def thread_root(body: dict[str, Any]) -> tuple[str | None, str | None, str | Non
 
 
 @dataclass(frozen=True)
-class Button(Generic[Query]):
+class ButtonHandler(Generic[Query]):
     """How one kind of button is handled; `run` does the shared part."""
 
     kind: str  # audit label
@@ -98,61 +90,27 @@ class Button(Generic[Query]):
     describe: Callable[[Query], tuple[str, str | None, int | None]]  # (identifier, state, page) for the audit
 
     def run(self, body: dict[str, Any], client: WebClient, runtime: Runtime) -> None:
-        """Every path ends in something the clicker sees; nothing escapes to Bolt."""
-        started = runtime.clock()
-        reference = new_reference()
-        response_url = body.get("response_url")
         user = _object(body.get("user"))
-        query: Query | None = None
-        outcome = "internal_error"
-        user_id = user.get("id")
-        language: Callable[[], str] = lambda: runtime.locales.known(user_id)  # noqa: E731  # until a lookup starts
-        claim: str | None = None
-        try:
+        count = lambda outcome: runtime.metrics.click(self.kind, outcome)  # noqa: E731
+        with handling(runtime, body, kind=self.kind, user_id=user.get("id"), count=count) as request:
             channel, message_ts, root = thread_root(body)
             team = user.get("team_id") or _object(body.get("team")).get("id")
-            if not runtime.access.allows(user_id, channel, team):  # before anything reaches Slack or HubSpot
-                outcome = "denied"
-                runtime.responder.post(response_url, {"text": Translator(language())("error.denied"), **EPHEMERAL})
+            if not request.admit(channel, team):
                 return
-            language = runtime.locales.start(user_id)
             actions = body.get("actions") or [{}]
             query = self.decode(_object(actions[0]).get("value") if isinstance(actions, list) else None)
-            click = Click(body, client, language, channel, message_ts, root, response_url, reference)
-            claim = claim_name(self.claim_key(click, query))
-            if not runtime.state.clicks.claim(claim):
-                claim = None  # the first click owns it
-                outcome = "duplicate_click"
-                runtime.responder.post(response_url, {"text": click.tr(self.already_key), **EPHEMERAL})
-                return
-            self.work(click, query)
-            outcome = "ok"
-        except ClickFailed as failed:
-            if claim is not None:
-                runtime.state.clicks.release(claim)
-            outcome = failed.outcome
-            if failed.notice is not None:
-                runtime.responder.post(response_url, failed.notice)
-        except Exception as exc:
-            if claim is not None:
-                runtime.state.clicks.release(claim)
-            identifier = self.describe(query)[0] if query is not None else None
-            message, outcome = failure_notice(exc, Translator(language()), identifier, reference)
-            reference = shown_reference(exc, reference)
-            runtime.responder.post(response_url, message)
-        finally:
-            runtime.metrics.click(self.kind, outcome)
-            identifier, state, page = self.describe(query) if query is not None else (None, None, None)
-            runtime.audit.record(
-                self.kind,
-                body=body,
-                identifier=identifier,
-                state=state,
-                page=page,
-                outcome=outcome,
-                started=started,
-                reference=reference,
+            request.identifier, request.state, request.page = self.describe(query)
+            click = Click(
+                body, client, request.language, channel, message_ts, root, request.response_url, request.reference
             )
+            claim = claim_name(self.claim_key(click, query))
+            if not runtime.state.clicks.claim(claim):  # the first click owns it
+                request.outcome = "duplicate_click"
+                request.answer({"text": click.tr(self.already_key), **EPHEMERAL})
+                return
+            request.claim = claim
+            self.work(click, query)
+            request.outcome = "ok"
 
 
 def claim_name(parts: Hashable) -> str:
@@ -185,17 +143,17 @@ def post_in_thread(click: Click, runtime: Runtime, message: Message) -> None:
         fallback = {**message, "response_type": "in_channel", "thread_ts": click.root, "replace_original": False}
         if runtime.responder.post(click.response_url, fallback):
             return
-        raise ClickFailed("post_failed", click.notice("error.post_failed", reason=escape(error)))
+        raise NotDelivered("post_failed", click.notice("error.post_failed", reason=escape(error)))
     # An archived channel takes no new messages by any route: say so instead of suggesting an invite.
     key = "error.archived" if error == "is_archived" else "error.slack_failed"
-    raise ClickFailed(f"slack_{error}", click.notice(key, reason=escape(error)))
+    raise NotDelivered(f"slack_{error}", click.notice(key, reason=escape(error)))
 
 
 def unconfirmed(click: Click, runtime: Runtime, method: str) -> None:
     """The request went out but Slack's answer did not come back in time: it most likely arrived.
 
     Posting again could put the same page in the thread twice, so the click counts as done (its claim is kept,
-    its button retired) and the clicker is told what to do if it did not arrive.
+    its used button taken away) and the clicker is told what to do if it did not arrive.
     """
     log.warning("%s sent, but Slack did not confirm it in time ref=%s", method, click.reference)
     runtime.responder.post(click.response_url, click.notice("error.post_unconfirmed", reference=click.reference))
@@ -204,10 +162,10 @@ def unconfirmed(click: Click, runtime: Runtime, method: str) -> None:
 def answer_privately(click: Click, runtime: Runtime, message: Message) -> None:
     """Under an ephemeral message, or with no channel to thread in: only the clicker sees the answer."""
     if not runtime.responder.post(click.response_url, {**message, **EPHEMERAL}):
-        raise ClickFailed("post_failed")
+        raise NotDelivered("post_failed")
 
 
-def retire(click: Click, runtime: Runtime, action_id: str, note: str, suffix: str) -> None:
+def show_button_used(click: Click, runtime: Runtime, action_id: str, note: str, suffix: str) -> None:
     """Keep the clicked message, drop only the button that has done its job, and say where its result went."""
     message = click.body.get("message") or {}
     blocks: list[Block] | Any = message.get("blocks")
@@ -216,7 +174,7 @@ def retire(click: Click, runtime: Runtime, action_id: str, note: str, suffix: st
     message_key = claim_name((click.channel, click.message_ts))
     with runtime.state.edits.editing(message_key, (action_id, note, suffix)) as edits:
         for done_action, done_note, done_suffix in edits:
-            blocks = mark_action_done(blocks, done_action, done_note, suffix=done_suffix)
+            blocks = mark_button_used(blocks, done_action, done_note, suffix=done_suffix)
         runtime.responder.post(
             click.response_url,
             {"replace_original": True, "text": message.get("text") or note, "blocks": blocks},

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.domain.parsing import ContactQuery, PageQuery, decode_contact_query
+from bot.domain.buttons import decode_contact_query
+from bot.domain.queries import ContactQuery, PageQuery
 from bot.domain.summary import Gathered, gather
-from bot.listeners._shared.clicks import Button, Click, ClickFailed
-from bot.listeners._shared.failures import EPHEMERAL
+from bot.listeners._shared.clicks import ButtonHandler, Click
+from bot.listeners._shared.lifecycle import NotDelivered
+from bot.render.blocks import EPHEMERAL
 from bot.render.page import render_empty
 from bot.runtime import Runtime
 
@@ -29,19 +31,19 @@ def contact_button(
     already_key: str,
     deliver: Deliver,
     not_here_key: str | None = None,
-) -> Button[ContactQuery]:
+) -> ButtonHandler[ContactQuery]:
     """`not_here_key`: the button only works under a channel message (say so before reading anything)."""
 
     def work(click: Click, query: ContactQuery) -> None:
         if not_here_key is not None and not click.in_thread:
-            raise ClickFailed("not_here", {"text": click.tr(not_here_key), **EPHEMERAL})
+            raise NotDelivered("not_here", {"text": click.tr(not_here_key), **EPHEMERAL})
         gathered = fetch_all(runtime, query)
         if not gathered.records:
             empty = render_empty(PageQuery(identifier=query.identifier, state=query.state), click.tr)
-            raise ClickFailed("empty", {**empty, **EPHEMERAL})
+            raise NotDelivered("empty", {**empty, **EPHEMERAL})
         deliver(click, query, gathered)
 
-    return Button(
+    return ButtonHandler(
         kind=kind,
         decode=decode_contact_query,
         claim_key=lambda click, _query: (click.channel, click.message_ts, action_id),

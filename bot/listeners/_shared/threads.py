@@ -12,9 +12,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import WebClient
 
 from bot.i18n import Translator
-from bot.listeners._shared.clicks import ClickFailed
-from bot.listeners._shared.failures import EPHEMERAL
-from bot.render.page import Message, escape, render_notice
+from bot.listeners._shared.lifecycle import NotDelivered
+from bot.render.blocks import EPHEMERAL, Message, escape
+from bot.render.notices import render_notice
 from bot.runtime import Runtime
 
 log = logging.getLogger("bot.listeners")
@@ -34,7 +34,7 @@ def post_in_message_thread(
 ) -> str:
     """The audit outcome: "ok", or "private_<error>" when only the user could be answered.
 
-    Raises ClickFailed (with the notice to show) when nothing reached the user's eyes but that notice.
+    Raises NotDelivered (with the notice to show) when nothing reached the user's eyes but that notice.
     """
     try:
         client.chat_postMessage(
@@ -44,15 +44,15 @@ def post_in_message_thread(
     except TimeoutError:
         log.warning("chat.postMessage sent, but Slack did not confirm it in time ref=%s", reference)
         notice = render_notice(tr("error.post_unconfirmed", reference=reference), tr, reference)
-        raise ClickFailed("unconfirmed", {**notice, **EPHEMERAL}) from None
+        raise NotDelivered("unconfirmed", {**notice, **EPHEMERAL}) from None
     except SlackApiError as exc:
         error = str(exc.response.get("error", "unknown_error"))
     log.warning("chat.postMessage into a message's thread failed (%s) ref=%s", error, reference)
     if error in NOT_A_MEMBER:
         runtime.responder.post(response_url, {"text": tr("shortcut.not_in_channel", reason=escape(error)), **EPHEMERAL})
         if not runtime.responder.post(response_url, {**message, **EPHEMERAL}):
-            raise ClickFailed("post_failed")
+            raise NotDelivered("post_failed")
         return f"private_{error}"
     key = "error.archived" if error == "is_archived" else "error.slack_failed"
     notice = render_notice(tr(key, reason=escape(error)), tr, reference)
-    raise ClickFailed(f"slack_{error}", {**notice, **EPHEMERAL})
+    raise NotDelivered(f"slack_{error}", {**notice, **EPHEMERAL})
