@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
-from bot.hubspot.client import JITTER_ALLOWANCE, HubSpotClient, RateGovernor, RetryPolicy
+from bot.hubspot.client import HubSpotClient, RetryPolicy
 from bot.hubspot.errors import SEARCH_SCOPE, MissingScopes, RateLimited, UnexpectedResponse
 from bot.hubspot.models import parse_search
+from bot.hubspot.pacing import JITTER_ALLOWANCE, RateGovernor
 from tests.conftest import HUBSPOT_TOKEN, VirtualTime
 from tests.fakes import SEARCH_PATH, FakeHubSpot, Scripted, participation
 

@@ -29,7 +29,7 @@ from bot.render.blocks import NEXT_ACTION_ID, displayable, escape
 from bot.render.page import render_page
 from bot.sample import SAMPLE_TOKEN, SampleHubSpot, load_sample
 from bot.sample.server import answer, decode_cursor, encode_cursor, load_directory, search
-from bot.tools.preview import format_slack_date, mrkdwn_to_text, render_terminal
+from bot.tools.terminal import format_slack_date, mrkdwn_to_text, render_terminal
 from tests.conftest import HUBSPOT_TOKEN
 from tests.fakes import FakeHubSpot, find_button, participation
 

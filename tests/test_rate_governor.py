@@ -7,7 +7,8 @@ import time
 from typing import Any
 
 from bot.config import Settings
-from bot.hubspot.client import JITTER_ALLOWANCE, HubSpotClient, RateGovernor
+from bot.hubspot.client import HubSpotClient
+from bot.hubspot.pacing import JITTER_ALLOWANCE, RateGovernor
 from bot.state import Limit
 from tests.conftest import VirtualTime
 from tests.fakes import FakeHubSpot, Scripted, participation

@@ -1,6 +1,6 @@
 """HubSpot marketing-events participations: client, typed models and errors (no Slack here)."""
 
-from bot.hubspot.client import HubSpotClient, RateGovernor, RetryPolicy
+from bot.hubspot.client import HubSpotClient, RetryPolicy
 from bot.hubspot.errors import (
     REQUIRED_SCOPE,
     SEARCH_SCOPE,
@@ -23,6 +23,7 @@ from bot.hubspot.models import (
     SearchResult,
     State,
 )
+from bot.hubspot.pacing import RateGovernor
 
 __all__ = [
     "REQUIRED_SCOPE",

@@ -10,7 +10,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from bot.hubspot.client import settle_proxies
+from bot.hubspot.session import settle_proxies
 from bot.metrics import Metrics, slack_error_label
 
 log = logging.getLogger(__name__)
