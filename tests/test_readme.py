@@ -163,3 +163,30 @@ def test_socket_without_app_token_says_what_is_missing(capsys: pytest.CaptureFix
     environ = {"SLACK_BOT_TOKEN": "xoxb-test", "HUBSPOT_ACCESS_TOKEN": "hs-test"}
     assert main(["socket"], environ=environ) == 2
     assert "missing required setting(s): SLACK_APP_TOKEN" in capsys.readouterr().err
+
+
+def layout_paths() -> list[str]:
+    """Every path the README's layout table names: its first column, and the modules named inside a package's row."""
+    layout = README.split("## Project layout", 1)[1]
+    paths: list[str] = []
+    for line in layout.splitlines():
+        if not line.startswith("| `"):
+            continue
+        first, what = line.split(" | ", 1)
+        row = re.findall(r"`([^`]+)`", first)
+        paths += row
+        for package in (p for p in row if p.startswith("bot/") and p.endswith("/")):
+            paths += [package + name for name in re.findall(r"`([a-z_]+\.py)`", what)]
+    return paths
+
+
+def test_every_path_in_the_layout_table_exists() -> None:
+    missing = [path for path in layout_paths() if not (ROOT / path).exists()]
+    assert not missing
+
+
+def test_every_bot_module_is_in_the_layout_table() -> None:
+    named = set(layout_paths())
+    modules = [path.relative_to(ROOT).as_posix() for path in sorted((ROOT / "bot").rglob("*.py"))]
+    unnamed = [module for module in modules if module not in named and not module.endswith("/__init__.py")]
+    assert not unnamed

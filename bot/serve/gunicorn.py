@@ -28,6 +28,7 @@ from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from bot.config import Settings
 from bot.logging_setup import configure_logging
+from bot.metrics import MULTIPROC_DIR_VARIABLE
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +147,7 @@ class JsonReadyLogger(GunicornLogger):  # type: ignore[misc]
             own.propagate = True
 
 
-# prometheus_client's own variable (see bot.metrics), set here so that every worker inherits it.
-MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+# MULTIPROC_DIR_VARIABLE (prometheus_client's own, see bot.metrics) is set here so that every worker inherits it.
 
 
 @contextmanager
