@@ -6,13 +6,14 @@ import contextlib
 import http.client
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.support.waiting import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,12 +24,6 @@ BOT_ENV_NAMES = frozenset({"PORT"})
 
 class BotFailedToStart(RuntimeError):
     """The server exited or never answered /healthz; the message carries the tail of its log."""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def serve_command(port: int) -> list[str]:

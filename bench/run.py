@@ -31,12 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.process import BotFailedToStart, BotProcess
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:  # `tests.fakes` from a clean clone, whatever the working directory
-    sys.path.insert(0, str(REPO_ROOT))
-
-from tests.fakes import FakeHubSpot, FakeSlack, SlackPost, SlackSender, all_text, find_button, participation  # noqa: E402
+from tests.support.fakes import FakeHubSpot, FakeSlack, SlackPost, SlackSender, all_text, find_button, participation
+from tests.support.waiting import wait_until
 
 SIGNING_SECRET = "bench-signing-secret"  # noqa: S105  (loopback fakes only)
 BOT_TOKEN = "xoxb-bench-token"  # noqa: S105
@@ -104,16 +100,6 @@ def seed_contacts(hubspot: FakeHubSpot, users: int, records: int) -> None:
             ],
             email,
         )
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
 
 
 def machine() -> dict[str, str]:
@@ -291,7 +277,7 @@ def run_commands(scenario: Scenario, users: Sequence[int], clients: int, timeout
                 found[waiting[post.name]] = post
         return found
 
-    wait_until(lambda: len(replies()) >= len(waiting), timeout)
+    wait_until(lambda: len(replies()) >= len(waiting), timeout, check=False)
     found = replies()
     posts = scenario.slack_posts()
     first_sent = min((s.started for s in phase.sent.values()), default=time.monotonic())
@@ -369,7 +355,7 @@ def run_clicks(scenario: Scenario, pages: dict[int, dict[str, Any]], clients: in
             if post.kind == "response_url" and post.name in by_name and post.body.get("response_type") == "ephemeral"
         }
 
-    wait_until(lambda: len(threaded_pages()) + len(error_replies()) >= len(waiting), timeout)
+    wait_until(lambda: len(threaded_pages()) + len(error_replies()) >= len(waiting), timeout, check=False)
     found = threaded_pages()
     errors = error_replies()
     posts = scenario.slack_posts()

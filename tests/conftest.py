@@ -18,12 +18,9 @@ from bot.hubspot.client import HubSpotClient
 from bot.metrics import Metrics
 from bot.runtime import build_runtime
 from bot.slack.web import make_web_client
-from tests.fakes import FakeHubSpot, FakeSlack, SlackSender
-from tests.redis_server import RedisServer
-
-SIGNING_SECRET = "test-signing-secret"
-BOT_TOKEN = "xoxb-test-token"
-HUBSPOT_TOKEN = "hs-test-token"
+from tests.support.fakes import FakeHubSpot, FakeSlack, SlackSender
+from tests.support.redis_server import RedisServer
+from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
 
 
 class VirtualTime:

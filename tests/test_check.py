@@ -15,10 +15,10 @@ import pytest
 from bot.cli import main
 from bot.scopes import REQUIRED_BOT_SCOPES
 from bot.tools.check import PROBE_IDENTIFIER
-from tests.conftest import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
-from tests.fakes import FakeHubSpot, FakeSlack, Scripted
-from tests.redis_server import RedisServer
-from tests.test_serve import free_port
+from tests.support.fakes import FakeHubSpot, FakeSlack, Scripted
+from tests.support.redis_server import RedisServer
+from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
+from tests.support.waiting import free_port
 
 APP_TOKEN = "xapp-1-A1-123-abcdef"
 

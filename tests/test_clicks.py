@@ -8,8 +8,8 @@ from bot.render.blocks import NEXT_ACTION_ID
 from bot.render.summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID
 from bot.render.used_buttons import mark_button_used
 from tests.conftest import Bot
-from tests.fakes import FakeHubSpot, FakeSlack, all_text, find_button, participation
-from tests.flows import button_ids, replacements
+from tests.support.fakes import FakeHubSpot, FakeSlack, all_text, find_button, participation
+from tests.support.flows import button_ids, replacements
 
 
 def test_buttons_clicked_together_each_keep_the_others_edit(

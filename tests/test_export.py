@@ -19,8 +19,8 @@ from bot.hubspot.models import Contact, MarketingEvent, Participation, State, pa
 from bot.render.blocks import NEXT_ACTION_ID
 from bot.render.summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID
 from tests.conftest import Bot
-from tests.fakes import FakeHubSpot, FakeSlack, participation
-from tests.flows import FIRST_TS, button_ids, click, ephemeral, many_records, replaced, run_command
+from tests.support.fakes import FakeHubSpot, FakeSlack, participation
+from tests.support.flows import FIRST_TS, button_ids, click, ephemeral, many_records, replaced, run_command
 
 
 def parse_back(data: bytes) -> list[list[str]]:

@@ -21,8 +21,8 @@ import pytest
 import requests
 
 from bot.http_guard import Rejected, read_capped
-from tests.conftest import SIGNING_SECRET, Bot
-from tests.fakes import (
+from tests.conftest import Bot
+from tests.support.fakes import (
     FakeHubSpot,
     FakeSlack,
     Scripted,
@@ -31,8 +31,9 @@ from tests.fakes import (
     command_fields,
     participation,
 )
-from tests.flows import wait_until
-from tests.test_serve import serving
+from tests.support.processes import serving
+from tests.support.tokens import SIGNING_SECRET
+from tests.support.waiting import wait_until
 
 FORM = "application/x-www-form-urlencoded"
 

@@ -21,8 +21,9 @@ from bot.hubspot.errors import (
     Unavailable,
     UnexpectedResponse,
 )
-from tests.conftest import HUBSPOT_TOKEN, VirtualTime
-from tests.fakes import FakeHubSpot, Scripted, participation
+from tests.conftest import VirtualTime
+from tests.support.fakes import FakeHubSpot, Scripted, participation
+from tests.support.tokens import HUBSPOT_TOKEN
 
 EMAIL = "jane@example.com"
 

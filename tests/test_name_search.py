@@ -15,8 +15,17 @@ import pytest
 
 from bot.config import Settings
 from tests.conftest import Bot
-from tests.fakes import SEARCH_PATH, FakeHubSpot, FakeSlack, all_text, choice_buttons, find_button, participation
-from tests.flows import ephemeral, run_command, wait_until
+from tests.support.fakes import (
+    SEARCH_PATH,
+    FakeHubSpot,
+    FakeSlack,
+    all_text,
+    choice_buttons,
+    find_button,
+    participation,
+)
+from tests.support.flows import ephemeral, run_command
+from tests.support.waiting import wait_until
 from tests.test_end_to_end import assert_valid_message
 from tests.test_metrics import parse, value
 

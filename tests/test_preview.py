@@ -30,8 +30,8 @@ from bot.render.page import render_page
 from bot.sample import SAMPLE_TOKEN, SampleHubSpot, load_sample
 from bot.sample.server import answer, decode_cursor, encode_cursor, load_directory, search
 from bot.tools.terminal import format_slack_date, mrkdwn_to_text, render_terminal
-from tests.conftest import HUBSPOT_TOKEN
-from tests.fakes import FakeHubSpot, find_button, participation
+from tests.support.fakes import FakeHubSpot, find_button, participation
+from tests.support.tokens import HUBSPOT_TOKEN
 
 UTC = timezone.utc
 SAO_PAULO = timezone(timedelta(hours=-3))

@@ -11,7 +11,7 @@ from bot.hubspot.client import HubSpotClient
 from bot.hubspot.pacing import JITTER_ALLOWANCE, RateGovernor
 from bot.state import Limit
 from tests.conftest import VirtualTime
-from tests.fakes import FakeHubSpot, Scripted, participation
+from tests.support.fakes import FakeHubSpot, Scripted, participation
 
 
 def exact_governor(cap: int, window: float, **options: Any) -> RateGovernor:

@@ -6,7 +6,6 @@ import io
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import requests
 import bot.config
 from bot.cli import build_parser, main
 from bot.tools.preview import PreviewRequest, run_preview
+from tests.support.waiting import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -118,15 +118,9 @@ def test_procfile_runs_the_documented_command() -> None:
     assert "`participations-bot serve --port $PORT`" in README
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_serve_answers_healthz(tmp_path: Path) -> None:
     """`participations-bot serve --port N` as documented (bound to 127.0.0.1 here)."""
-    port = _free_port()
+    port = free_port()
     env = {
         "PATH": os.environ.get("PATH", ""),
         "SLACK_BOT_TOKEN": "xoxb-test",

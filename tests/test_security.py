@@ -18,9 +18,10 @@ from bot.access import AccessPolicy
 from bot.audit import mask_identifier, mask_key
 from bot.config import load_settings
 from bot.logging_setup import JsonFormatter, ScrubbingFormatter, configure_logging
-from tests.conftest import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET, Bot
-from tests.fakes import FakeHubSpot, FakeSlack, Scripted, find_button, participation, sign
-from tests.flows import wait_until
+from tests.conftest import Bot
+from tests.support.fakes import FakeHubSpot, FakeSlack, Scripted, find_button, participation, sign
+from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
+from tests.support.waiting import wait_until
 
 EMAIL = "jane.secret@example.com"
 AUDIT = re.compile(

@@ -2,115 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import requests
 
-from tests.conftest import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
-from tests.fakes import FakeHubSpot, FakeSlack, SlackSender, all_text, participation
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The machine's environment without any bot variable, so a developer's .env or shell cannot leak in."""
-    names = {line.split("=", 1)[0] for line in (ROOT / ".env.example").read_text().splitlines() if "=" in line}
-    env = {k: v for k, v in os.environ.items() if k not in names}
-    env.update(extra)
-    return env
-
-
-@dataclass
-class Served:
-    """A running `serve` process; a thread drains its output into `output`, so a chatty server never blocks."""
-
-    url: str
-    process: subprocess.Popen[str]
-    output: list[str] = field(default_factory=list)
-
-    def stop(self, timeout: float = 15) -> str:
-        """SIGTERM, wait, and everything it wrote."""
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
-        self._drain.join(timeout=5)
-        return "".join(self.output)
-
-    _drain: threading.Thread = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        stream = self.process.stdout
-        assert stream is not None
-        self._drain = threading.Thread(target=lambda: self.output.extend(iter(stream.readline, "")), daemon=True)
-        self._drain.start()
-
-
-@contextmanager
-def serving(
-    fake_hubspot: FakeHubSpot,
-    fake_slack: FakeSlack,
-    cwd: Path,
-    *,
-    command: list[str] | None = None,
-    **extra_env: str,
-) -> Iterator[Served]:
-    """`participations-bot serve` against the fakes, healthy before it is handed over, stopped afterwards.
-
-    `command`: Python arguments that start it another way (they get the port as their last argument).
-    """
-    port = free_port()
-    env = clean_env(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        HUBSPOT_ACCESS_TOKEN=HUBSPOT_TOKEN,
-        HUBSPOT_API_BASE=fake_hubspot.url + "/",
-        SLACK_API_URL=fake_slack.api_url,
-        **extra_env,
-    )
-    arguments = [*command, str(port)] if command else ["-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(
-        [sys.executable, *arguments],
-        cwd=cwd,  # no .env here
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        encoding="utf-8",
-    )
-    served = Served(f"http://127.0.0.1:{port}", process)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if requests.get(served.url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"server did not become healthy:\n{served.stop()}")
-            time.sleep(0.05)
-        yield served
-    finally:
-        served.stop()
+from tests.support.fakes import FakeHubSpot, FakeSlack, SlackSender, all_text, participation
+from tests.support.processes import clean_env, serving
+from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
+from tests.support.waiting import free_port
 
 
 @pytest.fixture

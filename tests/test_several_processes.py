@@ -17,12 +17,20 @@ import requests
 
 from bot.render.blocks import NEXT_ACTION_ID
 from bot.render.summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID
-from tests.conftest import SIGNING_SECRET
-from tests.fake_socket_mode import FakeSocketMode
-from tests.fakes import FakeHubSpot, FakeSlack, SlackSender, all_text, command_fields, find_button, participation
-from tests.flows import button_ids, replacements
-from tests.redis_server import RedisServer
-from tests.test_serve import Served, serving
+from tests.support.fakes import (
+    FakeHubSpot,
+    FakeSlack,
+    SlackSender,
+    all_text,
+    command_fields,
+    find_button,
+    participation,
+)
+from tests.support.flows import button_ids, replacements
+from tests.support.processes import Served, serving
+from tests.support.redis_server import RedisServer
+from tests.support.socket_mode import FakeSocketMode
+from tests.support.tokens import SIGNING_SECRET
 from tests.test_socket_mode import APP_TOKEN, block_actions, bot_env, start_bot
 
 EMAIL = "jane@example.com"

@@ -22,9 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import BOT_TOKEN, HUBSPOT_TOKEN
-from tests.fake_socket_mode import FakeSocketMode, accept_key, encode_frame
-from tests.fakes import (
+from tests.support.fakes import (
     FakeHubSpot,
     FakeSlack,
     all_text,
@@ -34,7 +32,9 @@ from tests.fakes import (
     message_action_payload,
     participation,
 )
-from tests.test_serve import clean_env
+from tests.support.processes import clean_env
+from tests.support.socket_mode import FakeSocketMode, accept_key, encode_frame
+from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN
 
 APP_TOKEN = "xapp-1-A1-socket-test"
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from bot.state.memory import MemoryMessageEdits
-from tests.state_impls import kind, namespaced_keys_all_expire, pair, redis_client
+from tests.support.state_impls import kind, namespaced_keys_all_expire, pair, redis_client
 
 __all__ = ["kind"]
 

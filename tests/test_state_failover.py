@@ -12,8 +12,8 @@ from bot.runtime import build_state
 from bot.state.failover import FailoverState
 from bot.state.memory import MemoryState
 from bot.state.redis import RedisState, connect
-from tests.redis_server import RedisServer
-from tests.test_serve import free_port
+from tests.support.redis_server import RedisServer
+from tests.support.waiting import free_port
 
 
 def failover(server: RedisServer, cooldown: float = 0.3, switches: list[bool] | None = None) -> FailoverState:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from bot.state import Limit
-from tests.state_impls import all_at_once, kind, namespaced_keys_all_expire, pair
+from tests.support.state_impls import all_at_once, kind, namespaced_keys_all_expire, pair
 
 __all__ = ["kind"]
 

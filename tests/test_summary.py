@@ -20,8 +20,8 @@ from bot.render.blocks import MAX_BLOCKS, NEXT_ACTION_ID
 from bot.render.summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID, render_summary
 from bot.render.used_buttons import mark_button_used
 from tests.conftest import Bot
-from tests.fakes import FakeHubSpot, FakeSlack, Scripted, all_text, find_button, participation
-from tests.flows import FIRST_TS, button_ids, click, ephemeral, many_records, replaced, run_command
+from tests.support.fakes import FakeHubSpot, FakeSlack, Scripted, all_text, find_button, participation
+from tests.support.flows import FIRST_TS, button_ids, click, ephemeral, many_records, replaced, run_command
 
 
 def ms(year: int, month: int, day: int) -> int:

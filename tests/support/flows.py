@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 from tests.conftest import Bot
-from tests.fakes import FakeSlack, find_button, participation
+from tests.support.fakes import FakeSlack, find_button, participation
 
 FIRST_TS = "1790000001.000100"
 
@@ -62,14 +60,3 @@ def button_ids(message: dict[str, Any]) -> list[str]:
         if block.get("type") == "actions"
         for element in block["elements"]
     ]
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll `predicate` (for things no fake server is told about, e.g. log records) until truthy, bounded."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
