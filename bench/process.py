@@ -18,7 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Variables the bot reads: a developer's own values must not leak into a benchmark run.
 BOT_ENV_PREFIXES = ("SLACK_", "HUBSPOT_", "ALLOWED_", "LOG_", "BOT_", "LISTENER_", "HTTP_THREADS", "MAX_EXPORT")
-BOT_ENV_NAMES = frozenset({"PORT"})
+BOT_ENV_NAMES = frozenset({"PORT", "REDIS_URL", "WEB_CONCURRENCY"})
 
 
 class BotFailedToStart(RuntimeError):

@@ -736,6 +736,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra setting for the bot, e.g. HUBSPOT_MAX_CONCURRENCY=16 (repeatable)",
     )
     parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the raw figures as JSON")
+    parser.add_argument(
+        "--soak",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead of the scenarios: N lookups (command + Next) at a steady rate against one serve process, "
+        "memory (RSS) every 500 lookups (off by default)",
+    )
+    parser.add_argument("--soak-rate", type=float, default=20.0, metavar="R", help="soak lookups per second (20)")
+    parser.add_argument("--soak-users", type=int, default=1000, help="distinct users/contacts in the soak (1000)")
+    parser.add_argument(
+        "--soak-redis", action="store_true", help="soak with REDIS_URL set (starts a redis-server of its own)"
+    )
     return parser
 
 
@@ -755,6 +768,9 @@ def run(argv: Sequence[str] | None) -> int:
     if args.concurrency < 1 or args.records < 2 * PAGE_SIZE + 1 or args.render_runs < 1:
         print("bench: --concurrency ≥ 1, --records ≥ 21 and --render-runs ≥ 1 please", file=sys.stderr)
         return 2
+    if args.soak < 0 or args.soak_rate <= 0 or args.soak_users < 1:
+        print("bench: --soak ≥ 0, --soak-rate > 0 and --soak-users ≥ 1 please", file=sys.stderr)
+        return 2
     bot_env = dict(args.bot_env)
     settings = bot_defaults(bot_env)
     info = machine()
@@ -769,6 +785,10 @@ def run(argv: Sequence[str] | None) -> int:
     )
     print(f"command: python -m bench {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
     print(flush=True)
+    if args.soak:
+        from bench.soak import run_soak
+
+        return run_soak(args, bot_env)
 
     results: list[Result] = []
     for latency_ms in args.latencies:

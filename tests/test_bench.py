@@ -82,3 +82,21 @@ def test_benchmark_exits_1_when_the_bot_misbehaves() -> None:
     assert completed.returncode == 1, completed.stdout + completed.stderr
     assert "MISBEHAVIOUR" in completed.stderr
     assert "ack not 200" in completed.stderr
+
+
+def test_soak_prints_memory_at_every_checkpoint() -> None:
+    # 60 lookups at 30/s: too short to say anything about memory, long enough to see the soak run end to end.
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--soak", "60", "--soak-rate", "30", "--soak-users", "5", "--latencies", "20"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    out = completed.stdout
+    assert "| lookups | s | worker RSS (MiB) | master RSS (MiB) | worker threads | ack p99 (ms) |" in out, out
+    assert "| 60 |" in out, out
+    assert "lookups: 60 ok, 0 lost, 0 wrong" in out, out
+    assert "| figure | target |" not in out  # the soak replaces the burst scenarios
