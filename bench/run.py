@@ -749,6 +749,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--soak-redis", action="store_true", help="soak with REDIS_URL set (starts a redis-server of its own)"
     )
+    parser.add_argument(
+        "--two-processes",
+        action="store_true",
+        help="instead of the scenarios: two serve processes sharing a redis-server of their own, users spread over "
+        "both, every Next clicked on both at once, HubSpot enforcing --rate-limit across both (off by default)",
+    )
+    parser.add_argument(
+        "--two-process-users", type=int, default=100, metavar="N", help="users in that scenario (default 100)"
+    )
     return parser
 
 
@@ -768,8 +777,10 @@ def run(argv: Sequence[str] | None) -> int:
     if args.concurrency < 1 or args.records < 2 * PAGE_SIZE + 1 or args.render_runs < 1:
         print("bench: --concurrency ≥ 1, --records ≥ 21 and --render-runs ≥ 1 please", file=sys.stderr)
         return 2
-    if args.soak < 0 or args.soak_rate <= 0 or args.soak_users < 1:
-        print("bench: --soak ≥ 0, --soak-rate > 0 and --soak-users ≥ 1 please", file=sys.stderr)
+    if args.soak < 0 or args.soak_rate <= 0 or args.soak_users < 1 or args.two_process_users < 1:
+        print(
+            "bench: --soak ≥ 0, --soak-rate > 0, --soak-users ≥ 1 and --two-process-users ≥ 1 please", file=sys.stderr
+        )
         return 2
     bot_env = dict(args.bot_env)
     settings = bot_defaults(bot_env)
@@ -785,10 +796,16 @@ def run(argv: Sequence[str] | None) -> int:
     )
     print(f"command: python -m bench {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
     print(flush=True)
-    if args.soak:
+    if args.soak or args.two_processes:  # separate runs, instead of the default scenarios
         from bench.soak import run_soak
+        from bench.two_processes import run_two_processes
 
-        return run_soak(args, bot_env)
+        statuses = []
+        if args.two_processes:
+            statuses.append(run_two_processes(args, bot_env))
+        if args.soak:
+            statuses.append(run_soak(args, bot_env))
+        return max(statuses)
 
     results: list[Result] = []
     for latency_ms in args.latencies:

@@ -100,3 +100,28 @@ def test_soak_prints_memory_at_every_checkpoint() -> None:
     assert "| 60 |" in out, out
     assert "lookups: 60 ok, 0 lost, 0 wrong" in out, out
     assert "| figure | target |" not in out  # the soak replaces the burst scenarios
+
+
+def test_two_processes_sharing_redis_report_duplicates_and_429s() -> None:
+    # Needs redis-server (CI installs it). Duplicates and 429s are figures here, not failures: a lost or wrong
+    # page, or a non-200 ack, is.
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--two-processes", "--two-process-users", "4", "-c", "2", "--records", "21"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    out = completed.stdout
+    for heading in (
+        "| figure | target | 2 × serve + Redis, 4 users, 100 req/10 s, L=200 ms |",
+        "all acks p99 (ms)",
+        "double clicks: page 2 posted / duplicates | dup 0 | 4 / ",
+        "HubSpot requests / 429s",
+        "users.info calls",
+        "Redis keys / used memory after the run",
+        "command replies |  | 4 ok, 0 rate-limit error, 0 other error, 0 lost |",
+    ):
+        assert heading in out, out
