@@ -331,6 +331,7 @@ def run_two_processes(args: Any, bot_env: dict[str, str]) -> int:
             "–" if clicks is None else f"{len(clicks.pages_per_user)} / {clicks.duplicates}",
         ),
         ("second clicks told 'already on its way'", "", "–" if clicks is None else str(clicks.already_told)),
+        ("clicks answered with an error (e.g. rate limit)", "0", "–" if clicks is None else str(len(clicks.errors))),
         ("HubSpot requests / 429s", "429s ≤ a handful", f"{hubspot_requests} / {hubspot_429}"),
         ("users.info calls", f"{users} when shared", str(users_info)),
         ("Redis keys / used memory after the run", "", f"{redis_keys} / {redis_bytes / 2**20:.1f} MiB"),

@@ -5,6 +5,7 @@ No timing is asserted: the benchmark prints figures; it fails only when the bot 
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -125,3 +126,19 @@ def test_two_processes_sharing_redis_report_duplicates_and_429s() -> None:
         "command replies |  | 4 ok, 0 rate-limit error, 0 other error, 0 lost |",
     ):
         assert heading in out, out
+
+
+def test_readme_option_table_lists_every_benchmark_option() -> None:
+    from bench.run import build_parser
+
+    performance = (REPO_ROOT / "README.md").read_text(encoding="utf-8").split("## Performance", 1)[1]
+    performance = performance.split("\n## ", 1)[0]
+    table = [line for line in performance.splitlines() if line.startswith("| `-")]
+    documented = {option for line in table for option in re.findall(r"`(--[a-z0-9-]+)", line)}
+    options = {
+        option
+        for action in build_parser()._actions
+        for option in action.option_strings
+        if option.startswith("--") and option != "--help"
+    }
+    assert documented == options
