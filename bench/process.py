@@ -50,7 +50,8 @@ def clean_environment(settings: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def _status_kb(pid: int, key: str) -> int:
+def status_kb(pid: int, key: str) -> int:
+    """A `kB` (or count) field of /proc/<pid>/status: VmRSS, VmHWM, Threads; 0 when the process is gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(key + ":"):
@@ -152,7 +153,7 @@ class BotProcess:
     def sample_memory(self) -> None:
         """VmHWM is the kernel's own high-water mark: sampling once before exit catches the peak."""
         for pid in self.pids():
-            self._peak_kb[pid] = max(self._peak_kb.get(pid, 0), _status_kb(pid, "VmHWM"))
+            self._peak_kb[pid] = max(self._peak_kb.get(pid, 0), status_kb(pid, "VmHWM"))
 
     def peak_rss_kb(self) -> dict[int, int]:
         """Peak RSS per process of the tree (master first)."""

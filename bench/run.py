@@ -217,6 +217,10 @@ class Scenario:
         rate_limit: tuple[int, float] | None,
         bot_env: dict[str, str],
     ) -> None:
+        self.start_fakes(users=users, records=records, latency_s=latency_s, rate_limit=rate_limit)
+        self.bot = BotProcess(self.bot_settings(bot_env))
+
+    def start_fakes(self, *, users: int, records: int, latency_s: float, rate_limit: tuple[int, float] | None) -> None:
         self.hubspot = FakeHubSpot(token=HUBSPOT_TOKEN)
         self.hubspot.latency = latency_s
         self.hubspot.rate_limit = rate_limit
@@ -224,16 +228,17 @@ class Scenario:
         seed_contacts(self.hubspot, users, records)
         self.hubspot.start()
         self.slack.start()
-        self.bot = BotProcess(
-            {
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN,
-                "HUBSPOT_API_BASE": self.hubspot.url,
-                "SLACK_API_URL": self.slack.api_url,
-                **bot_env,
-            }
-        )
+
+    def bot_settings(self, bot_env: dict[str, str]) -> dict[str, str]:
+        """What every bot process of the scenario gets: the fakes' addresses and the benchmark's credentials."""
+        return {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN,
+            "HUBSPOT_API_BASE": self.hubspot.url,
+            "SLACK_API_URL": self.slack.api_url,
+            **bot_env,
+        }
 
     def sender(self) -> SlackSender:
         return SlackSender(self.bot.url + "/slack/events", SIGNING_SECRET, self.slack)
@@ -323,15 +328,21 @@ def run_commands(scenario: Scenario, users: Sequence[int], clients: int, timeout
     return phase
 
 
-def run_clicks(scenario: Scenario, pages: dict[int, dict[str, Any]], clients: int, timeout: float) -> Phase:
-    phase = Phase()
+def next_buttons(pages: dict[int, dict[str, Any]], wrong: list[str]) -> dict[int, str]:
+    """Each user's Next button value from their page 1; a page without one is noted in `wrong`."""
     buttons: dict[int, str] = {}
     for user, message in pages.items():
         button = find_button(message.get("blocks") or [])
         if button is None or not button.get("value"):
-            phase.wrong.append(f"user {user}: page 1 of {PAGE_SIZE} records has no Next button")
+            wrong.append(f"user {user}: page 1 of {PAGE_SIZE} records has no Next button")
         else:
             buttons[user] = str(button["value"])
+    return buttons
+
+
+def run_clicks(scenario: Scenario, pages: dict[int, dict[str, Any]], clients: int, timeout: float) -> Phase:
+    phase = Phase()
+    buttons = next_buttons(pages, phase.wrong)
     users = sorted(buttons)
 
     def click(sender: SlackSender, user: int) -> Any:
@@ -878,13 +889,19 @@ def run(argv: Sequence[str] | None) -> int:
                 print(f"note: {r.title}: {name} answered with an error — {item}")
     if args.json is not None:
         args.json.write_text(json.dumps(figures_json(results, render_median, render_p95, info, settings), indent=2))
+    if report_misbehaviour(problems):
+        return 1
+    print("result: every user got the right page; no ack failed")
+    return 0
+
+
+def report_misbehaviour(problems: Sequence[str]) -> bool:
+    """Print what the bot did wrong (the first 30); True when there was anything (exit status 1)."""
     if problems:
         print(f"\nMISBEHAVIOUR ({len(problems)}):", file=sys.stderr)
         for problem in problems[:30]:
             print(f"  {problem}", file=sys.stderr)
-        return 1
-    print("result: every user got the right page; no ack failed")
-    return 0
+    return bool(problems)
 
 
 def figures_json(

@@ -19,10 +19,9 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from bench.process import BotFailedToStart, BotProcess, children_of
+from bench.process import BotFailedToStart, BotProcess, children_of, status_kb
 from bench.redis_server import RedisServer
 from bench.run import (
     BOT_TOKEN,
@@ -33,6 +32,7 @@ from bench.run import (
     fmt,
     percentile,
     records_shown,
+    report_misbehaviour,
     seed_contacts,
     user_id,
 )
@@ -42,16 +42,6 @@ CHECKPOINT_EVERY = 500
 # The fake HubSpot advertises (and enforces) a window this soak never fills, and the bot may use it: the soak
 # measures memory, not pacing (40 HubSpot requests/s at the default rate, above the bot's default 90 per 10 s).
 SOAK_HUBSPOT_WINDOW = (1000, 10.0)
-
-
-def status_kb(pid: int, key: str) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
 
 
 def soak_message_ts(lookup: int) -> str:
@@ -428,9 +418,4 @@ def run_soak(args: Any, bot_env: dict[str, str]) -> int:
         import json
 
         args.json.write_text(json.dumps({"soak": soak_json(result)}, indent=2))
-    if result.misbehaved:
-        print(f"\nMISBEHAVIOUR ({len(result.misbehaved)}):", file=sys.stderr)
-        for problem in result.misbehaved[:30]:
-            print(f"  {problem}", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if report_misbehaviour(result.misbehaved) else 0

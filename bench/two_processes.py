@@ -25,8 +25,6 @@ from typing import Any
 from bench.process import BotFailedToStart, BotProcess
 from bench.redis_server import RedisServer
 from bench.run import (
-    BOT_TOKEN,
-    HUBSPOT_TOKEN,
     SIGNING_SECRET,
     Phase,
     Scenario,
@@ -35,14 +33,15 @@ from bench.run import (
     expected_records,
     fmt,
     message_ts,
+    next_buttons,
     percentile,
     records_shown,
+    report_misbehaviour,
     run_commands,
-    seed_contacts,
     user_id,
     wait_until,
 )
-from tests.fakes import FakeHubSpot, FakeSlack, SlackSender, all_text, find_button
+from tests.fakes import SlackSender, all_text
 
 # After every double click has its first page 2, how long later duplicates may still land (they are counted).
 SETTLE_SECONDS = 3.0
@@ -54,22 +53,9 @@ class TwoProcessScenario(Scenario):
     def __init__(
         self, *, users: int, records: int, latency_s: float, rate_limit: tuple[int, float], bot_env: dict[str, str]
     ) -> None:
-        self.hubspot = FakeHubSpot(token=HUBSPOT_TOKEN)
-        self.hubspot.latency = latency_s
-        self.hubspot.rate_limit = rate_limit
-        self.slack = FakeSlack()
-        seed_contacts(self.hubspot, users, records)
-        self.hubspot.start()
-        self.slack.start()
+        self.start_fakes(users=users, records=records, latency_s=latency_s, rate_limit=rate_limit)
         self.redis = RedisServer()
-        self._env = {
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN,
-            "HUBSPOT_API_BASE": self.hubspot.url,
-            "SLACK_API_URL": self.slack.api_url,
-            **bot_env,
-        }
+        self._env = self.bot_settings(bot_env)
         self.bots: list[BotProcess] = []
         self._turn = itertools.count()
         self._turn_lock = threading.Lock()
@@ -131,13 +117,7 @@ def double_clicks(
     scenario: TwoProcessScenario, pages: dict[int, dict[str, Any]], clients: int, timeout: float
 ) -> DoubleClicks:
     result = DoubleClicks()
-    buttons: dict[int, str] = {}
-    for user, message in pages.items():
-        button = find_button(message.get("blocks") or [])
-        if button is None or not button.get("value"):
-            result.wrong.append(f"user {user}: page 1 has no Next button")
-        else:
-            buttons[user] = str(button["value"])
+    buttons = next_buttons(pages, result.wrong)
     users = sorted(buttons)
     shares = [users[index::clients] for index in range(min(clients, len(users)))]
     # One client per share and per process, released together: user u's two clicks leave at the same moment.
@@ -343,10 +323,7 @@ def run_two_processes(args: Any, bot_env: dict[str, str]) -> int:
     print()
     for item in ((commands.other_errors if commands else []) + (clicks.errors if clicks else []))[:5]:
         print(f"note: answered with an error — {item}")
-    if problems:
-        print(f"\nMISBEHAVIOUR ({len(problems)}):", file=sys.stderr)
-        for problem in problems[:30]:
-            print(f"  {problem}", file=sys.stderr)
+    if report_misbehaviour(problems):
         return 1
     print("result: every user got their pages; no ack failed (duplicates and 429s are figures, not failures)")
     return 0

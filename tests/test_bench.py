@@ -13,29 +13,30 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_benchmark_runs_and_prints_its_table() -> None:
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "--concurrency",
-            "3",
-            "--latencies",
-            "50",
-            "--skip-rate-limit",
-            "--sequential",
-            "0",
-            "--render-runs",
-            "20",
-            "--reply-timeout",
-            "10",
-        ],
+def run_bench(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         check=False,
+    )
+
+
+def test_benchmark_runs_and_prints_its_table() -> None:
+    completed = run_bench(
+        "--concurrency",
+        "3",
+        "--latencies",
+        "50",
+        "--skip-rate-limit",
+        "--sequential",
+        "0",
+        "--render-runs",
+        "20",
+        "--reply-timeout",
+        "10",
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     out = completed.stdout
@@ -55,30 +56,20 @@ def test_benchmark_runs_and_prints_its_table() -> None:
 
 def test_benchmark_exits_1_when_the_bot_misbehaves() -> None:
     # A bot with another signing secret answers every signed request 401: acks fail, no page is delivered.
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "--concurrency",
-            "2",
-            "--latencies",
-            "50",
-            "--skip-rate-limit",
-            "--sequential",
-            "0",
-            "--render-runs",
-            "5",
-            "--reply-timeout",
-            "3",
-            "--bot-env",
-            "SLACK_SIGNING_SECRET=not-the-one-slack-uses",
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    completed = run_bench(
+        "--concurrency",
+        "2",
+        "--latencies",
+        "50",
+        "--skip-rate-limit",
+        "--sequential",
+        "0",
+        "--render-runs",
+        "5",
+        "--reply-timeout",
+        "3",
+        "--bot-env",
+        "SLACK_SIGNING_SECRET=not-the-one-slack-uses",
     )
     assert completed.returncode == 1, completed.stdout + completed.stderr
     assert "MISBEHAVIOUR" in completed.stderr
@@ -87,14 +78,7 @@ def test_benchmark_exits_1_when_the_bot_misbehaves() -> None:
 
 def test_soak_prints_memory_at_every_checkpoint() -> None:
     # 60 lookups at 30/s: too short to say anything about memory, long enough to see the soak run end to end.
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench", "--soak", "60", "--soak-rate", "30", "--soak-users", "5", "--latencies", "20"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    completed = run_bench("--soak", "60", "--soak-rate", "30", "--soak-users", "5", "--latencies", "20")
     assert completed.returncode == 0, completed.stdout + completed.stderr
     out = completed.stdout
     assert "| lookups | s | worker RSS (MiB) | master RSS (MiB) | worker threads | ack p99 (ms) |" in out, out
@@ -106,14 +90,7 @@ def test_soak_prints_memory_at_every_checkpoint() -> None:
 def test_two_processes_sharing_redis_report_duplicates_and_429s() -> None:
     # Needs redis-server (CI installs it). Duplicates and 429s are figures here, not failures: a lost or wrong
     # page, or a non-200 ack, is.
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench", "--two-processes", "--two-process-users", "4", "-c", "2", "--records", "21"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
+    completed = run_bench("--two-processes", "--two-process-users", "4", "-c", "2", "--records", "21", timeout=90)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     out = completed.stdout
     for heading in (
