@@ -80,27 +80,42 @@ class ClickGuard:
     sequential clicks anywhere, but two simultaneous clicks landing on two processes could both post.
     """
 
-    def __init__(self, ttl: float = 600.0, clock: Clock = time.monotonic) -> None:
+    def __init__(self, ttl: float = 600.0, clock: Clock = time.monotonic, max_entries: int = 10_000) -> None:
         self._ttl = ttl
         self._clock = clock
+        self._max_entries = max_entries
         self._claims: dict[Hashable, float] = {}
         self._lock = threading.Lock()
 
     def claim(self, key: Hashable) -> bool:
         with self._lock:
             now = self._clock()
-            if len(self._claims) > 1000:
-                self._claims = {k: expiry for k, expiry in self._claims.items() if expiry > now}
             expiry = self._claims.get(key)
             if expiry is not None and expiry > now:
                 return False
+            self._claims.pop(key, None)  # re-inserted last: the dict stays in expiry order
             self._claims[key] = now + self._ttl
+            _expire_oldest(self._claims, now, lambda expiry: expiry, self._max_entries)
             return True
 
     def release(self, key: Hashable) -> None:
         """Let the user try again after a failure."""
         with self._lock:
             self._claims.pop(key, None)
+
+
+def _expire_oldest(entries: dict[Any, Any], now: float, expiry_of: Callable[[Any], float], limit: int) -> None:
+    """Drop expired entries, and the oldest beyond `limit`, from the front of an expiry-ordered dict.
+
+    Entries share one TTL and are (re-)inserted at the end, so the oldest come first: the work is proportional to
+    what is dropped, never a copy of the whole dict per call (which, with thousands of live entries, churned the
+    allocator by hundreds of KB per click and grew the process: README, Performance).
+    """
+    while entries:
+        oldest = next(iter(entries))
+        if expiry_of(entries[oldest]) > now and len(entries) <= limit:
+            return
+        del entries[oldest]
 
 
 Edit = tuple[str, str, str]  # (action_id of the retired button, note shown instead, block-id suffix)
@@ -114,9 +129,10 @@ class RetiredButtons:
     bring back a button another click had just removed. Edits on one message are applied in order, under a lock.
     """
 
-    def __init__(self, ttl: float = 600.0, clock: Clock = time.monotonic) -> None:
+    def __init__(self, ttl: float = 600.0, clock: Clock = time.monotonic, max_entries: int = 10_000) -> None:
         self._ttl = ttl
         self._clock = clock
+        self._max_entries = max_entries
         self._edits: dict[Hashable, tuple[float, list[Edit], threading.Lock]] = {}
         self._lock = threading.Lock()
 
@@ -125,12 +141,12 @@ class RetiredButtons:
         """Every edit of `message` so far, this one last; hold it while posting the replacement."""
         with self._lock:
             now = self._clock()
-            if len(self._edits) > 1000:
-                self._edits = {k: v for k, v in self._edits.items() if v[0] > now}
             entry = self._edits.get(message)
             if entry is None or entry[0] <= now:
+                self._edits.pop(message, None)  # re-inserted last: the dict stays in expiry order
                 entry = (now + self._ttl, [], threading.Lock())
                 self._edits[message] = entry
+                _expire_oldest(self._edits, now, lambda entry: entry[0], self._max_entries)
             _, edits, message_lock = entry
         with message_lock:
             if edit not in edits:
