@@ -99,7 +99,10 @@ class PostWatcher:
         return self
 
     def stop(self) -> None:
+        """Stop reading; lookups still waiting give up at once (a soak interrupted with Ctrl+C exits promptly)."""
         self._stop.set()
+        with self._ready:
+            self._ready.notify_all()
         self._thread.join(5)
 
     def _run(self) -> None:
@@ -135,7 +138,7 @@ class PostWatcher:
                     if key in self._found:
                         return key, self._found.pop(key)
                 left = deadline - time.monotonic()
-                if left <= 0:
+                if left <= 0 or self._stop.is_set():
                     return None
                 self._ready.wait(left)
 
