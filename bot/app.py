@@ -11,21 +11,35 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web import WebClient
 
+from bot.blocks import render_notice
 from bot.config import Settings
+from bot.http_guard import Malformed, guard
 from bot.listeners import register
-from bot.services import Services, build_services, make_web_client
+from bot.listeners.common import EPHEMERAL
+from bot.messages import Translator
+from bot.metrics import METRICS_PATH, Metrics, metrics_endpoint
+from bot.services import Services, build_services, make_web_client, new_reference
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def build_app(settings: Settings, services: Services | None = None, web_client: WebClient | None = None) -> App:
-    """A Bolt app whose acks never wait: listeners ack on the request thread, work runs in `services.background`."""
-    services = services or build_services(settings, web_client=web_client or make_web_client(settings))
+def build_app(
+    settings: Settings,
+    services: Services | None = None,
+    web_client: WebClient | None = None,
+    metrics: Metrics | None = None,
+) -> App:
+    """A Bolt app whose acks never wait: listeners ack on the request thread, work runs in `services.background`.
+
+    `metrics`: this process's one `Metrics` (gunicorn workers pass their multiprocess one); unused with `services`.
+    """
+    services = services or build_services(settings, web_client=web_client or make_web_client(settings), metrics=metrics)
     token = settings.slack_bot_token
 
     def authorize(enterprise_id: str | None, team_id: str | None, **_: Any) -> AuthorizeResult:
@@ -69,23 +83,94 @@ def _drop_rejected_bodies(record: logging.LogRecord) -> bool:
     return not record.getMessage().startswith("Invalid request signature detected")
 
 
+def services_of(app: App) -> Services:
+    return app._participations_services  # type: ignore[attr-defined,no-any-return]
+
+
+def healthz(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "3")])
+    return [b"ok\n"]
+
+
+def readyz(services: Services, start_response: Callable[..., Any]) -> Iterable[bytes]:
+    reason = services.state.ready()
+    body = b"ok\n" if reason is None else f"not ready: {reason}\n".encode()
+    status = "200 OK" if reason is None else "503 Service Unavailable"
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def not_found(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "10")])
+    return [b"Not Found\n"]
+
+
+def build_probe_wsgi(app: App, otherwise: WSGIApp = not_found) -> WSGIApp:
+    """`GET /healthz` (liveness) and `/readyz` (503 while REDIS_URL is set and Redis does not answer) for load
+    balancers, `/metrics` for Prometheus; anything else goes to `otherwise`.
+
+    Alone (a 404 for the rest), it is what Socket Mode serves on `--metrics-port`.
+    """
+    services = services_of(app)
+    metrics = metrics_endpoint(services.metrics, services.settings.metrics_token)
+
+    def probes(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO")
+        if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
+            return healthz(environ, start_response)
+        if path == READY_PATH and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
+            return readyz(services, start_response)
+        if path == METRICS_PATH:
+            return metrics(environ, start_response)
+        return otherwise(environ, start_response)
+
+    return probes
+
+
 def build_wsgi(app: App) -> WSGIApp:
-    """One WSGI app: `/slack/events` for commands and clicks, `/healthz` for load balancers."""
-    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+    """One WSGI app: `/slack/events` for commands and clicks, `/healthz` and `/metrics` (see build_probe_wsgi).
 
-    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
-            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "3")])
-            return [b"ok\n"]
+    Slack's requests pass the guard (size cap, signature on the raw bytes, shape) before Bolt reads them; acks are
+    timed from the request's arrival.
+    """
+    services = services_of(app)
+    recorder = services.metrics
 
-        def start(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
-            if status.startswith("401"):
-                log.warning(
-                    "rejected a request to %s: missing, wrong or stale Slack signature (check SLACK_SIGNING_SECRET)",
-                    environ.get("PATH_INFO"),
-                )
-            return start_response(status, headers, *rest)
+    def audit_malformed(refusal: Malformed) -> None:
+        log.debug("signed request refused: %s", refusal.reason)
+        reference = new_reference()
+        if refusal.response_url:  # tell the user, off the request thread
+            tr = Translator(services.settings.default_language)
+            notice = {**render_notice(tr("error.malformed"), tr, reference), **EPHEMERAL}
+            try:
+                services.background.submit(services.responder.post, refusal.response_url, notice)
+            except RuntimeError:  # shutting down: the audit line below still records it
+                log.debug("no notice for a malformed request during shutdown")
+        services.audit(
+            "request",
+            body={},
+            identifier=None,
+            state=None,
+            page=None,
+            outcome="malformed_request",
+            started=services.clock(),
+            reference=reference,
+        )
 
-        return slack(environ, start)
+    slack = guard(
+        SlackRequestHandler(app, path=EVENTS_PATH),
+        signing_secret=services.settings.slack_signing_secret,
+        max_body_bytes=services.settings.max_request_bytes,
+        on_malformed=audit_malformed,
+    )
 
-    return wsgi
+    def events(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != EVENTS_PATH:
+            return not_found(environ, start_response)
+        arrival = recorder.request_arrived()
+        try:
+            return slack(environ, start_response)  # Bolt's answer is complete here: the server writes it next
+        finally:
+            recorder.request_answered(arrival)
+
+    return build_probe_wsgi(app, otherwise=events)

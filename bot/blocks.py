@@ -1,13 +1,16 @@
 """Views: pure functions from parsed HubSpot data to Slack messages (Block Kit). No I/O here.
 
 Layout: header → contact summary → one entry per participation → context (position) → actions (Next).
-Every string from HubSpot is escaped for mrkdwn and carried in `verbatim` text objects, so an event called
-`<!channel> @here Webinar` pings no one. Slack's limits hold for any page of up to 100 results.
+Every string from HubSpot is made displayable (one line, no control or bidi characters), escaped for mrkdwn and
+carried in `verbatim` text objects, so an event called `<!channel> @here Webinar` pings no one. Slack's limits
+hold for any page of up to 100 results.
 """
 
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -38,9 +41,25 @@ STATE_MARKERS = {
 UNKNOWN_STATE_MARKER = "❔"
 
 
+_BREAKS = re.compile("\r\n|[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]")
+_HIDDEN = frozenset({"Cc", "Cf"})
+
+
+def displayable(text: str) -> str:
+    """Text from HubSpot as one line a reader can trust.
+
+    Line breaks become spaces; control and format characters (Unicode Cc/Cf: ESC, bidi overrides such as U+202E
+    and U+2066, zero-width marks) are removed, so a name can neither add a line nor reverse the text after it.
+    """
+    if text.isprintable():  # nearly every name: no work
+        return text
+    text = _BREAKS.sub(" ", text)
+    return "".join(char for char in text if unicodedata.category(char) not in _HIDDEN)
+
+
 def escape(text: str) -> str:
-    """Slack mrkdwn escaping: `&` first, then `<` and `>`; nothing else."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Relayed text for mrkdwn: `displayable`, then Slack's escaping (`&` first, then `<` and `>`)."""
+    return displayable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def truncate(text: str, limit: int) -> str:
@@ -67,14 +86,14 @@ def context(text: str, block_id: str | None = None) -> Block:
 
 
 def header(text: str) -> Block:
-    return {"type": "header", "text": {"type": "plain_text", "text": truncate(text, MAX_HEADER_TEXT)}}
+    return {"type": "header", "text": {"type": "plain_text", "text": truncate(displayable(text), MAX_HEADER_TEXT)}}
 
 
 def button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
     element: dict[str, Any] = {
         "type": "button",
         "action_id": action_id,
-        "text": {"type": "plain_text", "text": truncate(text, 75)},
+        "text": {"type": "plain_text", "text": truncate(displayable(text), 75)},
         "value": value,
     }
     if style:
@@ -217,8 +236,9 @@ def render_page(
     return {"text": truncate(fallback, MAX_FALLBACK_TEXT), "blocks": blocks}
 
 
-def render_empty(query: PageQuery, tr: Translator) -> Message:
-    identifier = escape(query.identifier)
+def render_empty(query: PageQuery, tr: Translator, who: str | None = None) -> Message:
+    """`who`: how the user knows the contact when that is not what was looked up (a name they searched for)."""
+    identifier = escape(who or query.identifier)
     if query.state is not None:
         text = tr("page.empty_state", state=tr.state(query.state.value), identifier=identifier)
     else:

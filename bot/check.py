@@ -1,6 +1,7 @@
 """`participations-bot check [--socket]`: is this configuration ready to run, and if not, what to do.
 
-One line per part, ✓ or ✗, each ✗ naming its fix. Values of secrets are never printed. Slack is asked once
+One line per part, ✓ or ✗, each ✗ naming its fix (⚠ for an optional part, such as name search, that does not
+work: said, but not a failure). Values of secrets are never printed. Slack is asked once
 (`auth.test`); HubSpot is asked once, on the very endpoint the bot uses, for a contact that cannot exist: a 404
 or an empty page proves both the token and the scope, while 401 and 403 tell the two failures apart.
 """
@@ -16,6 +17,7 @@ from bot.config import ConfigError, Mode, Settings, load_settings
 from bot.hubspot.client import HubSpotClient, RetryPolicy
 from bot.hubspot.errors import (
     REQUIRED_SCOPE,
+    SEARCH_SCOPE,
     AuthenticationFailed,
     ContactNotFound,
     DailyLimitReached,
@@ -55,9 +57,11 @@ class CheckLine:
     ok: bool
     part: str
     detail: str
+    warning: bool = False  # something optional does not work: said (⚠), but the check still passes
 
     def render(self) -> str:
-        return f"{'✓' if self.ok else '✗'} {self.part}: {self.detail}"
+        mark = "✗" if not self.ok else "⚠" if self.warning else "✓"
+        return f"{mark} {self.part}: {self.detail}"
 
 
 def check_variables(settings: Settings, mode: Mode) -> list[CheckLine]:
@@ -84,10 +88,24 @@ def check_variables(settings: Settings, mode: Mode) -> list[CheckLine]:
                 )
             )
         elif name == "SLACK_APP_TOKEN":
-            lines.append(CheckLine(True, name, "set (xapp-…); run exactly one `participations-bot socket` process"))
+            several = "several share state through REDIS_URL" if settings.redis_url else "more than one needs REDIS_URL"
+            lines.append(CheckLine(True, name, f"set (xapp-…); one `participations-bot socket` process, or {several}"))
         else:
             lines.append(CheckLine(True, name, "set"))
+    if mode == "http" or settings.metrics_port:
+        lines.append(metrics_line(settings))
     return lines
+
+
+def metrics_line(settings: Settings) -> CheckLine:
+    """Whether `/metrics` is guarded: never a failure (a private network needs no token), always said."""
+    if settings.metrics_token:
+        return CheckLine(True, "METRICS_TOKEN", "set: GET /metrics answers only `Authorization: Bearer <token>`")
+    return CheckLine(
+        True,
+        "METRICS_TOKEN",
+        "not set: GET /metrics is open to anyone who can reach the port; set it when the port is public (Heroku)",
+    )
 
 
 def _slack_error_fix(error: str) -> str:
@@ -244,6 +262,88 @@ def check_hubspot(settings: Settings, **client_overrides: Any) -> list[CheckLine
     return [CheckLine(True, part, f"{ok} (the breakdown endpoint answered 200 with {page.total} record(s))")]
 
 
+NAME_SEARCH = "HubSpot name search"
+SEARCH_PROBE = "participations-bot-check"
+
+
+def check_name_search(settings: Settings, **client_overrides: Any) -> list[CheckLine]:
+    """One contact search (no retries): does `/participations <name>` work? Its scope is optional, so a missing
+    one is a warning that says what still works, never a failure."""
+    options: dict[str, Any] = {
+        "retry": RetryPolicy(max_attempts=1, budget_seconds=settings.hubspot_retry_budget_seconds),
+        **client_overrides,
+    }
+    client = HubSpotClient.from_settings(settings, **options)
+    try:
+        client.search_contacts(SEARCH_PROBE, limit=1)
+    except MissingScopes as exc:
+        return [
+            CheckLine(
+                True,
+                NAME_SEARCH,
+                f"not available: the token lacks {SEARCH_SCOPE} (optional; 403{_category(exc)}). Lookups by email "
+                "or contact id work; to find contacts by name too, add that scope to the private app or service key "
+                "in HubSpot (Settings → Integrations), then update HUBSPOT_ACCESS_TOKEN if HubSpot issued a new "
+                f"token{_reference(exc)}",
+                warning=True,
+            )
+        ]
+    except HubSpotError as exc:
+        status = f"HTTP {exc.status}" if exc.status else type(exc).__name__
+        return [
+            CheckLine(
+                True,
+                NAME_SEARCH,
+                f"could not be confirmed (HubSpot answered {status}); lookups by email or id are not affected"
+                f"{_reference(exc)}",
+                warning=True,
+            )
+        ]
+    finally:
+        client.close()
+    return [CheckLine(True, NAME_SEARCH, f"{SEARCH_SCOPE} granted: /participations <name> works")]
+
+
+def check_redis(settings: Settings, *, timeout: float = 3.0) -> list[CheckLine]:
+    """With REDIS_URL: PING and the server's version, or why not and what to do. Never the password."""
+    if not settings.redis_url:
+        return []
+    import redis
+
+    from bot.logging_setup import redact_url
+    from bot.state.redis import connect, describe_failure
+
+    part = "Redis"
+    where = redact_url(settings.redis_url)
+    client = connect(settings.redis_url, timeout=timeout)
+    try:
+        client.ping()
+        info = client.info("server")
+        version = info.get("redis_version", "?") if isinstance(info, dict) else "?"
+    except redis.AuthenticationError as exc:
+        return [
+            CheckLine(
+                False,
+                part,
+                f"{where} refused the credentials ({describe_failure(exc, settings.redis_url)}): put the password "
+                "your Redis provider shows into REDIS_URL (redis://:password@host:port)",
+            )
+        ]
+    except (redis.RedisError, OSError) as exc:
+        return [
+            CheckLine(
+                False,
+                part,
+                f"could not reach {where} ({describe_failure(exc, settings.redis_url)}): check REDIS_URL (TLS hosts "
+                "need rediss://) and that Redis runs; without Redis the bot still answers, but each process keeps "
+                "its own state",
+            )
+        ]
+    finally:
+        client.close()
+    return [CheckLine(True, part, f"version {version} answers at {where}: state is shared between processes")]
+
+
 def _category(error: HubSpotError) -> str:
     return f" {error.category}" if error.category else ""
 
@@ -262,7 +362,11 @@ def run_checks(environ: Mapping[str, str] | None, mode: Mode) -> list[CheckLine]
     lines += check_slack(settings)
     if mode == "socket":
         lines += check_socket_token(settings)
-    lines += check_hubspot(settings)
+    hubspot = check_hubspot(settings)
+    lines += hubspot
+    if all(line.ok for line in hubspot):  # the token works: is the optional search scope there too?
+        lines += check_name_search(settings)
+    lines += check_redis(settings)
     return lines
 
 
@@ -278,6 +382,8 @@ def check_main(mode: Mode, environ: Mapping[str, str] | None = None, out: TextIO
             f"{failures} problem(s) for {MODE_NAMES[mode]}: fix the ✗ lines, then run `participations-bot check"
             f"{' --socket' if mode == 'socket' else ''}` again.\n"
         )
+    elif any(line.warning for line in lines):
+        out.write(f"Ready for {MODE_NAMES[mode]} (an optional part is missing: see the ⚠ line).\n")
     else:
         out.write(f"Ready for {MODE_NAMES[mode]}.\n")
     out.flush()

@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from bot.config import SUPPORTED_LANGUAGES, ConfigError, Mode, Settings, load_settings
 from bot.parsing import DEFAULT_LIMIT, MAX_LIMIT
@@ -27,11 +28,11 @@ def _settings_for(mode: Mode, environ: Mapping[str, str] | None = None) -> Setti
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings_for("http", args.environ)
     from bot.allocator import cap_malloc_arenas
-    from bot.server import GunicornServer
+    from bot.server import GunicornServer, metrics_directory
 
-    cap_malloc_arenas()  # before any thread exists; gunicorn's worker inherits it (README: Performance)
-
-    GunicornServer(settings, host=args.host, port=args.port).run()
+    cap_malloc_arenas()  # before any thread exists; gunicorn's workers inherit it (README: Performance)
+    with metrics_directory() as metrics_dir:
+        GunicornServer(settings, host=args.host, port=args.port, metrics_dir=metrics_dir).run()
     return 0
 
 
@@ -48,12 +49,32 @@ def cmd_socket(args: argparse.Namespace) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
     from slack_sdk.errors import SlackApiError
 
-    from bot.app import build_app
+    from bot.app import build_app, build_probe_wsgi, services_of
     from bot.logging_setup import configure_logging
+    from bot.metrics import serve_in_thread
 
     configure_logging(settings.log_level, settings.log_format)
     app = build_app(settings)
-    handler = SocketModeHandler(app, settings.slack_app_token)
+    metrics = services_of(app).metrics
+
+    class TimedSocketModeHandler(SocketModeHandler):
+        """Times each envelope from arrival to the ack sent back over the socket (`participations_ack_seconds`)."""
+
+        def handle(self, client: Any, req: Any) -> None:
+            arrival = metrics.request_arrived()
+            try:
+                super().handle(client, req)
+            finally:
+                metrics.request_answered(arrival)
+
+    handler = TimedSocketModeHandler(app, settings.slack_app_token)
+    metrics_port = args.metrics_port if args.metrics_port is not None else settings.metrics_port
+    try:
+        probes = serve_in_thread(build_probe_wsgi(app), args.metrics_host, metrics_port) if metrics_port else None
+    except OSError as exc:  # in use, or an address this host does not have
+        raise ConfigError(f"cannot serve metrics on {args.metrics_host}:{metrics_port}: {exc.strerror}") from None
+    if probes is not None:
+        log.info("serving /metrics and /healthz on %s:%d", args.metrics_host, probes.server_port)
     stopping = threading.Event()
     if threading.current_thread() is threading.main_thread():  # signal handlers can only be set there
         signal.signal(signal.SIGTERM, lambda *_: stopping.set())
@@ -72,6 +93,9 @@ def cmd_socket(args: argparse.Namespace) -> int:
         handler.close()  # type: ignore[no-untyped-call]  # no new envelopes
         log.info("stopping: finishing the answers already acknowledged")
         app._participations_executor.shutdown(wait=True)  # type: ignore[attr-defined]
+        if probes is not None:
+            probes.shutdown()
+            probes.server_close()
     return 0
 
 
@@ -116,6 +140,8 @@ def _language(raw: str) -> str:
 PREVIEW_EXAMPLES = """\
 examples:
   participations-bot preview --sample jane@example.com          bundled sample data, no configuration
+  participations-bot preview --sample "Jane Doe"                a name: the contact is searched for first
+  participations-bot preview --sample silva                     a name several contacts share: the choice
   participations-bot preview --sample 101 attended --limit 5    a state filter and a page size
   participations-bot preview jane@acme.com --json               the Block Kit payload (HUBSPOT_ACCESS_TOKEN)
 """
@@ -146,7 +172,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0", help="address to bind (default: 0.0.0.0)")  # noqa: S104
     serve.set_defaults(handler=cmd_serve)
 
-    socket = commands.add_parser("socket", help="Socket Mode (no public URL needed; run one process only)")
+    socket = commands.add_parser("socket", help="Socket Mode (no public URL needed; several processes need REDIS_URL)")
+    socket.add_argument(
+        "--metrics-port",
+        type=_bounded_int(1, 65535),
+        default=None,
+        help="also serve GET /metrics and /healthz on this port (default: $METRICS_PORT, else none)",
+    )
+    socket.add_argument(
+        "--metrics-host",
+        default="0.0.0.0",  # noqa: S104  # scraped from another host or pod; METRICS_TOKEN guards it
+        help="address for that port (default: 0.0.0.0)",
+    )
     socket.set_defaults(handler=cmd_socket)
 
     preview = commands.add_parser(
@@ -156,7 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_preview_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    preview.add_argument("identifier", metavar="EMAIL-OR-CONTACT-ID", help="the contact's email or HubSpot id")
+    preview.add_argument(
+        "identifier",
+        metavar="CONTACT",
+        help="the contact's email, HubSpot id, or name (quote a name of several words)",
+    )
     preview.add_argument(
         "state", nargs="?", default=None, help="registered, attended, cancelled or no_show (default: every state)"
     )

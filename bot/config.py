@@ -39,7 +39,8 @@ class Settings:
     # 32 lookups in flight fit inside the smallest HubSpot tier's window (100 per 10 s) with room to spare, and
     # keep a burst of users from queueing behind each other; the rolling cap below paces anything sustained.
     hubspot_max_concurrency: int = 32
-    hubspot_requests_per_10s: int = 90
+    # An optional lower cap (a token shared with other tools); None follows HubSpot's X-HubSpot-RateLimit-Max.
+    hubspot_requests_per_10s: int | None = None
     hubspot_connect_timeout: float = 3.05
     hubspot_read_timeout: float = 8.0
     hubspot_retry_budget_seconds: float = 15.0
@@ -47,6 +48,10 @@ class Settings:
     # Above the HubSpot concurrency, so Slack posts and locale lookups never hold a lookup back.
     listener_workers: int = 64
     http_threads: int = 16
+    # Slack's payloads are a few kB; anything larger is refused unread (413).
+    max_request_bytes: int = 256 * 1024
+    # Seconds a client may take to send one whole request (headers and body) before its connection is closed.
+    request_deadline_seconds: float = 10.0
     # Access control: empty means "everyone in the workspace".
     allowed_user_ids: frozenset[str] = field(default_factory=frozenset)
     allowed_channel_ids: frozenset[str] = field(default_factory=frozenset)
@@ -56,6 +61,15 @@ class Settings:
     default_language: str = "en"
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
+    # Shared state (several processes): empty keeps everything in this process's memory.
+    redis_url: str = ""
+    redis_timeout: float = 0.2  # seconds for one Redis call: a frozen Redis costs a lookup this much, once
+    redis_retry_seconds: float = 5.0  # after a Redis failure, memory is used this long before Redis is tried again
+    web_concurrency: int = 1  # gunicorn worker processes for `serve` (more than one needs REDIS_URL)
+    # `/metrics` needs `Authorization: Bearer <metrics_token>` when set; open when empty.
+    metrics_token: str = ""
+    # Socket Mode only: serve /metrics and /healthz on this port (0: no HTTP port at all).
+    metrics_port: int = 0
 
     @property
     def hubspot_breakdown_url_prefix(self) -> str:
@@ -67,6 +81,12 @@ class Settings:
         else:  # date-based versions, e.g. 2026-09
             path = f"/marketing/marketing-events/{version}/participations/contacts/"
         return base + path
+
+    @property
+    def hubspot_search_url(self) -> str:
+        """CRM contact search (finding a contact by name); v3 whatever HUBSPOT_API_VERSION says, which is about the
+        marketing-events API only."""
+        return self.hubspot_api_base.rstrip("/") + "/crm/v3/objects/contacts/search"
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -169,11 +189,13 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
         slack_api_url=slack_api_url,
         port=_int(env, "PORT", 3000, 1, 65535),
         hubspot_max_concurrency=_int(env, "HUBSPOT_MAX_CONCURRENCY", 32, 1, 100),
-        hubspot_requests_per_10s=_int(env, "HUBSPOT_REQUESTS_PER_10S", 90, 1, 1000),
+        hubspot_requests_per_10s=_optional_int(env, "HUBSPOT_REQUESTS_PER_10S", 1, 1000),
         hubspot_read_timeout=_float(env, "HUBSPOT_READ_TIMEOUT", 8.0),
         hubspot_retry_budget_seconds=_float(env, "HUBSPOT_RETRY_BUDGET_SECONDS", 15.0),
         listener_workers=_int(env, "LISTENER_WORKERS", 64, 1, 256),
         http_threads=_int(env, "HTTP_THREADS", 16, 1, 256),
+        max_request_bytes=_int(env, "MAX_REQUEST_BYTES", 256 * 1024, 1024, 16 * 1024 * 1024),
+        request_deadline_seconds=_float(env, "REQUEST_DEADLINE_SECONDS", 10.0),
         allowed_user_ids=_id_set(env, "ALLOWED_USER_IDS"),
         allowed_channel_ids=_id_set(env, "ALLOWED_CHANNEL_IDS"),
         allowed_team_ids=_id_set(env, "ALLOWED_TEAM_IDS"),
@@ -181,7 +203,27 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
         default_language=_language(env.get("BOT_DEFAULT_LANGUAGE", "").strip() or "en"),
         log_level=_log_level(env.get("LOG_LEVEL", "").strip() or "INFO"),
         log_format="json" if log_format == "json" else "text",
+        redis_url=_redis_url(env.get("REDIS_URL", "").strip()),
+        redis_timeout=_float(env, "REDIS_TIMEOUT", 0.2),
+        redis_retry_seconds=_float(env, "REDIS_RETRY_SECONDS", 5.0),
+        web_concurrency=_int(env, "WEB_CONCURRENCY", 1, 1, 64),
+        metrics_token=env.get("METRICS_TOKEN", "").strip(),
+        metrics_port=_int(env, "METRICS_PORT", 0, 0, 65535),
     )
+
+
+def _optional_int(env: Mapping[str, str], name: str, minimum: int, maximum: int) -> int | None:
+    return _int(env, name, 0, minimum, maximum) if env.get(name, "").strip() else None
+
+
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _redis_url(raw: str) -> str:
+    """Checked for its scheme only; the message never repeats the value (it may hold a password)."""
+    if raw and not raw.lower().startswith(REDIS_SCHEMES):
+        raise ConfigError("REDIS_URL must start with redis://, rediss:// (TLS) or unix://")
+    return raw
 
 
 def _portal_id(raw: str) -> str:

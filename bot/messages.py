@@ -18,23 +18,32 @@ _EN: dict[str, str] = {
     "usage.title": "How to use /participations",
     "usage.body": (
         "*`/participations &lt;email-or-contact-id&gt; [state] [limit=N]`*\n"
-        "Shows the HubSpot marketing events a contact registered for, attended, missed or cancelled.\n\n"
+        "*`/participations &lt;name&gt; [state] [limit=N]`*\n"
+        "Shows the HubSpot marketing events a contact registered for, attended, missed or cancelled. "
+        "Give a name and I find the contact first (you choose when several match).\n\n"
         "*state* (optional): `registered`, `attended`, `cancelled` (or `canceled`), `no_show` (or `no-show`)\n"
         "*limit* (optional): results per page, 1–100 (default 10)\n"
         "*summary* (optional): post the contact's attendance summary instead of a page\n\n"
         "Examples:\n"
         "• `/participations jane@example.com`\n"
         "• `/participations jane@example.com attended`\n"
-        "• `/participations 12345 no_show limit=25`"
+        "• `/participations 12345 no_show limit=25`\n"
+        "• `/participations Sam Carter attended`\n\n"
+        "On any message, the shortcut *Event participations* (⋮ → More message shortcuts) looks up the email "
+        "addresses the message mentions."
     ),
-    "usage.fallback": "Usage: /participations &lt;email-or-contact-id&gt; [state] [limit=N]",
+    "usage.fallback": "Usage: /participations &lt;email-or-contact-id-or-name&gt; [state] [limit=N]",
     "command.unknown_state": (
         "I don't know the state `{state}`. Use one of `registered`, `attended`, `cancelled` or `no_show`, "
         "or leave it out to see every state."
     ),
     "command.bad_identifier": (
-        "`{identifier}` is not an email address or a HubSpot contact id. "
-        "Try `/participations jane@example.com` or `/participations 12345`."
+        "`{identifier}` is not an email address or a HubSpot contact id, nor a name. "
+        "Try `/participations jane@example.com`, `/participations 12345` or `/participations Jane Doe`."
+    ),
+    "command.no_contact": "Which contact? Give an email address, a HubSpot contact id or a name. {hint}",
+    "command.name_too_long": (
+        "That name is too long ({length} characters; at most {limit}). Try the email address or a shorter name."
     ),
     "command.user_mention": (
         "That's a Slack user, not a HubSpot contact. Give the contact's email address or HubSpot contact id."
@@ -124,11 +133,44 @@ _EN: dict[str, str] = {
     "error.unexpected": "HubSpot sent an unexpected response. Please try again; if it persists, tell an admin.",
     "error.bad_request": "HubSpot rejected the request: {detail}",
     "error.internal": "Something went wrong on our side. Please try again; if it persists, tell an admin.",
+    "error.malformed": (
+        "The bot could not read that request from Slack. Please try again; if it persists, tell an admin."
+    ),
     "error.bad_button": "That button is no longer valid. Run `/participations` again.",
     "error.denied": "Sorry, you are not allowed to look up HubSpot participations here.",
     "error.already_posted": "That page is already in the thread.",
     "error.post_failed": "I couldn't post in this conversation ({reason}). Invite me to the channel and try again.",
     "error.reference": "Reference: `{reference}`",
+    # Finding the contact: by name (the command), or the emails in a message (the shortcut).
+    "search.no_match": (
+        "No HubSpot contact matches *{name}*. Try their email address or HubSpot contact id, "
+        "e.g. `/participations jane@example.com`."
+    ),
+    "search.scope_missing": (
+        "I can't search HubSpot contacts by name: the bot's HubSpot token lacks the scope "
+        "`crm.objects.contacts.read` (a HubSpot admin can add it). Lookups by email address or contact id still "
+        "work, e.g. `/participations jane@example.com`."
+    ),
+    "choice.several": "{total} contacts match *{name}*. Which one?",
+    "choice.many": (
+        "{total} contacts match *{name}*; here are the first {shown}. "
+        "Add more of the name, or use the email address, to narrow it down."
+    ),
+    "choice.emails": "This message mentions {total} email addresses. Which contact?",
+    "choice.emails_many": "This message mentions {total} email addresses; here are the first {shown}. Which contact?",
+    "choice.only_you": "Only you can see this choice.",
+    "choice.button": "Show participations",
+    "choice.unnamed": "(no name)",
+    "choice.fallback": "Choose a contact ({total} found)",
+    "choice.chosen": "✅ Chosen: *{who}*.",
+    "choice.already": "That choice has already been made.",
+    "shortcut.no_email": (
+        "I found no email address in that message. To find a contact by name, use `/participations Jane Doe`."
+    ),
+    "shortcut.not_in_channel": (
+        "Only you can see this: I'm not in this conversation, so I couldn't post in the thread ({reason}). "
+        "Invite me with `/invite @participations` (or add the app from the channel's details) and try again."
+    ),
     # Terminal preview (participations-bot preview).
     "preview.local_time_zone": "(dates in your local time zone: {zone})",
     "preview.hubspot_reference": "(HubSpot reference {reference})",
@@ -149,24 +191,32 @@ _PT_BR: dict[str, str] = {
     "usage.title": "Como usar /participations",
     "usage.body": (
         "*`/participations &lt;email-ou-id-do-contato&gt; [estado] [limit=N]`*\n"
+        "*`/participations &lt;nome&gt; [estado] [limit=N]`*\n"
         "Mostra os eventos de marketing do HubSpot em que um contato se inscreveu, participou, faltou ou "
-        "cancelou.\n\n"
+        "cancelou. Com um nome, eu encontro o contato antes (você escolhe quando vários correspondem).\n\n"
         "*estado* (opcional): `registered`, `attended`, `cancelled` (ou `canceled`), `no_show` (ou `no-show`)\n"
         "*limit* (opcional): resultados por página, de 1 a 100 (padrão 10)\n"
         "*summary* (opcional): publica o resumo de participação do contato em vez de uma página\n\n"
         "Exemplos:\n"
         "• `/participations jane@example.com`\n"
         "• `/participations jane@example.com attended`\n"
-        "• `/participations 12345 no_show limit=25`"
+        "• `/participations 12345 no_show limit=25`\n"
+        "• `/participations Sam Carter attended`\n\n"
+        "Em qualquer mensagem, o atalho *Event participations* (⋮ → Mais atalhos de mensagem) consulta os "
+        "e-mails que a mensagem menciona."
     ),
-    "usage.fallback": "Uso: /participations &lt;email-ou-id-do-contato&gt; [estado] [limit=N]",
+    "usage.fallback": "Uso: /participations &lt;email-id-do-contato-ou-nome&gt; [estado] [limit=N]",
     "command.unknown_state": (
         "Não conheço o estado `{state}`. Use `registered`, `attended`, `cancelled` ou `no_show`, "
         "ou omita-o para ver todos os estados."
     ),
     "command.bad_identifier": (
-        "`{identifier}` não é um e-mail nem um ID de contato do HubSpot. "
-        "Tente `/participations jane@example.com` ou `/participations 12345`."
+        "`{identifier}` não é um e-mail nem um ID de contato do HubSpot, nem um nome. "
+        "Tente `/participations jane@example.com`, `/participations 12345` ou `/participations Jane Doe`."
+    ),
+    "command.no_contact": "Qual contato? Informe um e-mail, um ID de contato do HubSpot ou um nome. {hint}",
+    "command.name_too_long": (
+        "Esse nome é longo demais ({length} caracteres; no máximo {limit}). Tente o e-mail ou um nome mais curto."
     ),
     "command.user_mention": (
         "Isso é um usuário do Slack, não um contato do HubSpot. Informe o e-mail ou o ID do contato no HubSpot."
@@ -254,11 +304,43 @@ _PT_BR: dict[str, str] = {
     ),
     "error.bad_request": "O HubSpot recusou a requisição: {detail}",
     "error.internal": "Algo deu errado do nosso lado. Tente de novo; se persistir, avise um administrador.",
+    "error.malformed": (
+        "O bot não conseguiu ler essa requisição do Slack. Tente de novo; se persistir, avise um administrador."
+    ),
     "error.bad_button": "Este botão não é mais válido. Execute `/participations` de novo.",
     "error.denied": "Desculpe, você não tem permissão para consultar participações do HubSpot aqui.",
     "error.already_posted": "Essa página já está na conversa (thread).",
     "error.post_failed": ("Não consegui publicar nesta conversa ({reason}). Convide-me para o canal e tente de novo."),
     "error.reference": "Referência: `{reference}`",
+    "search.no_match": (
+        "Nenhum contato do HubSpot corresponde a *{name}*. Tente o e-mail ou o ID do contato no HubSpot, "
+        "p. ex. `/participations jane@example.com`."
+    ),
+    "search.scope_missing": (
+        "Não consigo buscar contatos do HubSpot por nome: o token do HubSpot do bot não tem o escopo "
+        "`crm.objects.contacts.read` (um administrador do HubSpot pode adicioná-lo). Consultas por e-mail ou ID "
+        "do contato continuam funcionando, p. ex. `/participations jane@example.com`."
+    ),
+    "choice.several": "{total} contatos correspondem a *{name}*. Qual deles?",
+    "choice.many": (
+        "{total} contatos correspondem a *{name}*; aqui estão os {shown} primeiros. "
+        "Digite mais do nome, ou use o e-mail, para restringir a busca."
+    ),
+    "choice.emails": "Esta mensagem menciona {total} e-mails. Qual contato?",
+    "choice.emails_many": "Esta mensagem menciona {total} e-mails; aqui estão os {shown} primeiros. Qual contato?",
+    "choice.only_you": "Só você vê esta escolha.",
+    "choice.button": "Ver participações",
+    "choice.unnamed": "(sem nome)",
+    "choice.fallback": "Escolha um contato ({total} encontrados)",
+    "choice.chosen": "✅ Escolhido: *{who}*.",
+    "choice.already": "Essa escolha já foi feita.",
+    "shortcut.no_email": (
+        "Não encontrei nenhum e-mail nessa mensagem. Para buscar um contato pelo nome, use `/participations Jane Doe`."
+    ),
+    "shortcut.not_in_channel": (
+        "Só você vê isto: não estou nesta conversa, então não consegui publicar na thread ({reason}). "
+        "Convide-me com `/invite @participations` (ou adicione o app nos detalhes do canal) e tente de novo."
+    ),
     "preview.local_time_zone": "(datas no seu fuso horário local: {zone})",
     "preview.hubspot_reference": "(referência do HubSpot {reference})",
     "preview.sample_contacts": "contatos de exemplo (participações): {contacts}",

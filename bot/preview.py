@@ -20,14 +20,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, TextIO
 
-from bot.blocks import NEXT_ACTION_ID, Message, render_empty, render_page
+from bot.blocks import NEXT_ACTION_ID, Message, escape, render_empty, render_page
 from bot.config import ConfigError, Settings, load_settings
 from bot.hubspot.client import HubSpotClient
-from bot.hubspot.errors import ContactNotFound, HubSpotError
+from bot.hubspot.errors import ContactNotFound, HubSpotError, MissingScopes
 from bot.hubspot.models import State
 from bot.logging_setup import configure_logging
 from bot.messages import Translator
-from bot.parsing import DEFAULT_LIMIT, InputError, PageQuery, clean_identifier, decode_query, parse_state
+from bot.parsing import (
+    DEFAULT_LIMIT,
+    MAX_CHOICES,
+    Choice,
+    InputError,
+    NameSearch,
+    PageQuery,
+    clean_identifier,
+    decode_choice,
+    decode_query,
+    parse_command,
+    parse_state,
+)
+from bot.views_choice import CHOOSE_ACTION_ID, ContactOption, render_choice
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +210,12 @@ def next_page_command(query: PageQuery, command: str) -> str:
 
 def _button_line(element: Mapping[str, Any], command: str | None) -> str:
     label = f"[ {_plain(element.get('text'), tz=timezone.utc, now=datetime.now(timezone.utc), language='en')} ]"
+    if element.get("action_id") == CHOOSE_ACTION_ID and command:
+        try:
+            choice = decode_choice(element.get("value"))
+        except InputError:
+            return label
+        return f"{label}  →  {next_page_command(choice.query, command).removesuffix(' --page 1')}"
     if element.get("action_id") != NEXT_ACTION_ID:
         return label
     try:
@@ -254,6 +273,8 @@ def render_terminal(
             if lines and lines[-1] != RULE and not lines[-1].startswith("═"):  # a blank line between sections
                 lines.append("")
             lines.append("\n".join(part for part in parts if part))
+            if isinstance(block.get("accessory"), Mapping) and block["accessory"].get("type") == "button":
+                lines.append(_button_line(block["accessory"], command))
         elif kind == "divider":
             lines.append(RULE)
         elif kind == "context":
@@ -304,6 +325,56 @@ def build_query(request: PreviewRequest, tr: Translator) -> PageQuery:
     return PageQuery(identifier=identifier, state=state, limit=request.limit, after=request.after, page=request.page)
 
 
+def name_to_search(request: PreviewRequest) -> NameSearch | None:
+    """The name search the bot would run for this contact (and state), or None for an email or id.
+
+    `preview --sample Jane Doe` (unquoted) reads `Doe` as the state; as the slash command does, any word that is
+    not a state is part of the name.
+    """
+    try:
+        clean_identifier(request.identifier)
+        return None
+    except InputError:
+        pass
+    try:
+        parsed = parse_command(" ".join(part for part in (request.identifier, request.state) if part))
+    except InputError:
+        return None  # build_query says what is wrong, in the command's own words
+    if isinstance(parsed, NameSearch) and parsed.limit == DEFAULT_LIMIT and parsed.action == "page":
+        return parsed
+    return None
+
+
+def search_message(settings: Settings, search: NameSearch, request: PreviewRequest, tr: Translator) -> Message:
+    """What `/participations <name>` would answer: the one contact's page, or the choice among several."""
+    client = HubSpotClient.from_settings(settings)
+    try:
+        result = client.search_contacts(search.name, limit=MAX_CHOICES)
+    except MissingScopes:
+        raise PreviewError(_terminal_text(tr("search.scope_missing"), tr)) from None
+    finally:
+        client.close()
+    if not result.matches:
+        text = _terminal_text(tr("search.no_match", name=escape(search.name)), tr)
+        raise PreviewError(text + (f" ({_sample_hint(tr)})" if request.sample else ""))
+    if len(result.matches) == 1 and result.total <= 1:
+        query = PageQuery(result.matches[0].contact_id, search.state, request.limit, request.after, request.page)
+        return fetch_message(settings, query, tr)
+    shown = len(result.matches[:MAX_CHOICES])
+    name = escape(search.name)
+    if result.total > shown:
+        intro = tr("choice.many", total=tr.number(result.total), name=name, shown=tr.number(shown))
+    else:
+        intro = tr("choice.several", total=tr.number(result.total), name=name)
+    options = [ContactOption.from_match(match) for match in result.matches]
+    template = Choice(identifier="", state=search.state, limit=request.limit)
+    return render_choice(options, intro, tr, template=template, total=result.total)
+
+
+def _terminal_text(mrkdwn: str, tr: Translator) -> str:
+    return mrkdwn_to_text(mrkdwn, tz=timezone.utc, now=datetime.now(timezone.utc), language=tr.language)
+
+
 def fetch_message(settings: Settings, query: PageQuery, tr: Translator) -> Message:
     """What `/participations` would answer (page or empty notice); HubSpot errors propagate."""
     from bot.services import build_services
@@ -350,7 +421,8 @@ def run_preview(
     settings = load_settings(environ)
     configure_logging(settings.log_level, settings.log_format)
     tr = Translator(request.language or settings.default_language)
-    query = build_query(request, tr)
+    search = name_to_search(request)
+    query = build_query(request, tr) if search is None else None
     with ExitStack() as stack:
         if request.sample:
             from bot.sample import SampleHubSpot
@@ -361,9 +433,13 @@ def run_preview(
         elif not settings.hubspot_access_token:
             raise PreviewError(tr("preview.no_token"), exit_code=2)
         try:
-            message = fetch_message(settings, query, tr)
+            if query is None:
+                assert search is not None
+                message = search_message(settings, search, request, tr)
+            else:
+                message = fetch_message(settings, query, tr)
         except HubSpotError as exc:
-            text = _failure_text(exc, tr, query.identifier)
+            text = _failure_text(exc, tr, query.identifier if query else search.name if search else "")
             if request.sample and isinstance(exc, ContactNotFound):
                 text += f" ({_sample_hint(tr)})"
             raise PreviewError(text) from None

@@ -8,14 +8,14 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
@@ -26,6 +26,9 @@ from slack_sdk.web import WebClient
 from bot.config import Settings
 from bot.hubspot.client import HubSpotClient, settle_proxies
 from bot.messages import normalise_language
+from bot.metrics import Metrics, slack_error_label
+from bot.state import LanguageCache, State
+from bot.state.memory import MemoryLanguageCache, MemoryState
 
 log = logging.getLogger(__name__)
 audit_log = logging.getLogger("bot.audit")
@@ -73,89 +76,12 @@ class AccessPolicy:
         )
 
 
-class ClickGuard:
-    """De-duplicates button clicks within this process: the first claim of a key wins for `ttl` seconds.
-
-    Several processes do not share this set; the button is removed after the first click, which covers
-    sequential clicks anywhere, but two simultaneous clicks landing on two processes could both post.
-    """
-
-    def __init__(self, ttl: float = 600.0, clock: Clock = time.monotonic, max_entries: int = 10_000) -> None:
-        self._ttl = ttl
-        self._clock = clock
-        self._max_entries = max_entries
-        self._claims: dict[Hashable, float] = {}
-        self._lock = threading.Lock()
-
-    def claim(self, key: Hashable) -> bool:
-        with self._lock:
-            now = self._clock()
-            expiry = self._claims.get(key)
-            if expiry is not None and expiry > now:
-                return False
-            self._claims.pop(key, None)  # re-inserted last: the dict stays in expiry order
-            self._claims[key] = now + self._ttl
-            _expire_oldest(self._claims, now, lambda expiry: expiry, self._max_entries)
-            return True
-
-    def release(self, key: Hashable) -> None:
-        """Let the user try again after a failure."""
-        with self._lock:
-            self._claims.pop(key, None)
-
-
-def _expire_oldest(entries: dict[Any, Any], now: float, expiry_of: Callable[[Any], float], limit: int) -> None:
-    """Drop expired entries, and the oldest beyond `limit`, from the front of an expiry-ordered dict.
-
-    Entries share one TTL and are (re-)inserted at the end, so the oldest come first: the work is proportional to
-    what is dropped, never a copy of the whole dict per call (which, with thousands of live entries, churned the
-    allocator by hundreds of KB per click and grew the process: README, Performance).
-    """
-    while entries:
-        oldest = next(iter(entries))
-        if expiry_of(entries[oldest]) > now and len(entries) <= limit:
-            return
-        del entries[oldest]
-
-
-Edit = tuple[str, str, str]  # (action_id of the retired button, note shown instead, block-id suffix)
-
-
-class RetiredButtons:
-    """The buttons already retired on each message (in this process), so two retirements racing on one message
-    (Summary and Export clicked together) each keep the other's edit instead of undoing it.
-
-    Each click carries the message as it was when clicked; replacing it with that copy minus one button would
-    bring back a button another click had just removed. Edits on one message are applied in order, under a lock.
-    """
-
-    def __init__(self, ttl: float = 600.0, clock: Clock = time.monotonic, max_entries: int = 10_000) -> None:
-        self._ttl = ttl
-        self._clock = clock
-        self._max_entries = max_entries
-        self._edits: dict[Hashable, tuple[float, list[Edit], threading.Lock]] = {}
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def editing(self, message: Hashable, edit: Edit) -> Iterator[list[Edit]]:
-        """Every edit of `message` so far, this one last; hold it while posting the replacement."""
-        with self._lock:
-            now = self._clock()
-            entry = self._edits.get(message)
-            if entry is None or entry[0] <= now:
-                self._edits.pop(message, None)  # re-inserted last: the dict stays in expiry order
-                entry = (now + self._ttl, [], threading.Lock())
-                self._edits[message] = entry
-                _expire_oldest(self._edits, now, lambda entry: entry[0], self._max_entries)
-            _, edits, message_lock = entry
-        with message_lock:
-            if edit not in edits:
-                edits.append(edit)
-            yield list(edits)
-
-
 class LocaleResolver:
-    """Slack user → catalogue language, via `users.info(include_locale=true)`, cached per user."""
+    """Slack user → catalogue language, via `users.info(include_locale=true)`, cached per user.
+
+    The cache is a `LanguageCache`: this process's memory, or Redis shared by every process, so a user costs one
+    users.info per TTL across the whole deployment.
+    """
 
     def __init__(
         self,
@@ -164,19 +90,17 @@ class LocaleResolver:
         ttl: float = 3600.0,
         clock: Clock = time.monotonic,
         max_wait: float = 5.0,
+        cache: LanguageCache | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._client = client
+        self._metrics = metrics
         self._default = default
-        self._ttl = ttl
-        self._clock = clock
         self.max_wait = max_wait
-        self._cache: dict[str, tuple[float, str]] = {}
-        self._lock = threading.Lock()
+        self._cache = cache or MemoryLanguageCache(ttl, clock=clock)
 
     def _cached(self, user_id: str) -> str | None:
-        with self._lock:
-            cached = self._cache.get(user_id)
-        return cached[1] if cached is not None and cached[0] > self._clock() else None
+        return self._cache.get(user_id)
 
     def known(self, user_id: str | None) -> str:
         """The language already known for this user, else the default: never asks Slack."""
@@ -211,12 +135,8 @@ class LocaleResolver:
         cached = self._cached(user_id)
         if cached is not None:
             return cached
-        now = self._clock()
         language = self._lookup(user_id)
-        with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[user_id] = (now + self._ttl, language)
+        self._cache.put(user_id, language)
         return language
 
     def _lookup(self, user_id: str) -> str:
@@ -226,6 +146,8 @@ class LocaleResolver:
             locale = (response.get("user") or {}).get("locale")
         except Exception as exc:  # any failure: fall back, never block the answer
             log.info("locale lookup failed for a user (%s); using %s", type(exc).__name__, self._default)
+            if self._metrics is not None:
+                self._metrics.slack_error("users.info", slack_error_code(exc))
             return self._default
         return normalise_language(locale, self._default) if locale else self._default
 
@@ -284,8 +206,10 @@ class Responder:
         pool_size: int = 16,
         max_retries: int = 2,
         sleep: Callable[[float], None] = time.sleep,
+        metrics: Metrics | None = None,
     ) -> None:
         self._timeout = timeout
+        self._metrics = metrics
         self._max_retries = max_retries
         self._sleep = sleep
         self._session = requests.Session()
@@ -311,20 +235,38 @@ class Responder:
             except requests.ConnectionError as exc:  # refused, reset, or a kept-alive connection gone stale
                 if attempt > self._max_retries:
                     log.error("response_url post failed: %s", type(exc).__name__)
+                    self._failed("connection_error")
                     return False
                 retry_in = 0.2 * attempt
             except requests.RequestException as exc:  # a read timeout: Slack may have posted it, do not repeat
                 log.error("response_url post failed: %s", type(exc).__name__)
+                self._failed("timeout" if isinstance(exc, requests.Timeout) else "connection_error")
                 return False
             else:
                 if 200 <= response.status_code < 300:
                     return True
                 if response.status_code != 429 or attempt > self._max_retries:
                     log.error("response_url answered %s: %s", response.status_code, response.text[:200])
+                    # Slack answers a refused post with its error code as plain text (expired_url, no_text…).
+                    code = response.text.strip()[:40]
+                    self._failed(code if slack_error_label(code) == code else f"http_{response.status_code}")
                     return False
                 retry_in = min(self._timeout, _seconds(response.headers.get("Retry-After"), default=1.0))
             log.info("response_url post: retrying in %.1f s (attempt %d)", retry_in, attempt)
             self._sleep(retry_in)
+
+    def _failed(self, error: str) -> None:
+        if self._metrics is not None:
+            self._metrics.slack_error("response_url", error)
+
+
+def slack_error_code(exc: Exception) -> str:
+    """Slack's error code for a failed Web API call (`timeout`, `connection_error` when no answer came)."""
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error") or "unknown_error")
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    return "connection_error"
 
 
 def _seconds(raw: str | None, default: float) -> float:
@@ -353,10 +295,11 @@ class Services:
     locales: LocaleResolver
     access: AccessPolicy
     background: ThreadPoolExecutor  # where every lookup runs after its ack
-    clicks: ClickGuard = field(default_factory=ClickGuard)
-    retired: RetiredButtons = field(default_factory=RetiredButtons)
+    state: State = field(default_factory=MemoryState)  # clicks, message edits, languages, HubSpot windows
+
     mask_key: bytes = b""  # keys the contact masks in the audit log (see mask_identifier)
     clock: Clock = time.monotonic
+    metrics: Metrics = field(default_factory=Metrics)
 
     def contact_url(self, contact_id: str | None) -> str | None:
         """Link to the contact's HubSpot record when the portal is configured."""
@@ -377,8 +320,8 @@ class Services:
         started: float,
         reference: str,
     ) -> None:
-        user = body.get("user_id") or (body.get("user") or {}).get("id")
-        channel = body.get("channel_id") or (body.get("channel") or {}).get("id")
+        user = body.get("user_id") or _field(body.get("user"), "id")
+        channel = body.get("channel_id") or _field(body.get("channel"), "id")
         audit_log.info(
             "%s user=%s channel=%s contact=%s state=%s page=%s outcome=%s latency_ms=%d ref=%s",
             kind,
@@ -405,18 +348,57 @@ class Services:
         )
 
 
-def build_services(settings: Settings, *, web_client: WebClient | None = None, **overrides: Any) -> Services:
-    hubspot = overrides.pop("hubspot", None) or HubSpotClient.from_settings(settings)
+def build_state(settings: Settings, on_redis_change: Callable[[bool], None] | None = None) -> State:
+    """The one place that chooses where cross-request state lives: Redis (behind a fall back to memory) when
+    REDIS_URL is set, else this process's memory. Never fails: a Redis down at boot is said, and retried.
+    `on_redis_change(up)` hears whether Redis answers (at start, then at every switch)."""
+    if not settings.redis_url:
+        return MemoryState()
+    from bot.state.failover import FailoverState
+    from bot.state.redis import RedisState, account_key, connect
+
+    client = connect(settings.redis_url, timeout=settings.redis_timeout)
+    shared = RedisState(client, url=settings.redis_url, account=account_key(settings.hubspot_access_token))
+    state = FailoverState(shared, cooldown=settings.redis_retry_seconds, on_change=on_redis_change)
+    state.check_at_start()
+    return state
+
+
+def _field(value: Any, name: str) -> Any:
+    """`value[name]` when `value` is an object: a broken payload still gets its audit line."""
+    return value.get(name) if isinstance(value, dict) else None
+
+
+def build_services(
+    settings: Settings, *, web_client: WebClient | None = None, metrics: Metrics | None = None, **overrides: Any
+) -> Services:
+    """`metrics`: this process's one `Metrics` (else the given HubSpot client's, else a new one)."""
+    hubspot = overrides.pop("hubspot", None)
+    metrics = metrics or getattr(hubspot, "metrics", None) or Metrics()
+    state: State = overrides.pop("state", None) or build_state(settings, on_redis_change=metrics.set_redis_up)
+    hubspot = hubspot or HubSpotClient.from_settings(
+        settings,
+        metrics=metrics,
+        rate_window=state.rate_window("breakdown"),
+        search_rate_window=state.rate_window("search"),
+    )
     return Services(
         settings=settings,
         hubspot=hubspot,
         responder=overrides.pop("responder", None)
-        or Responder(timeout=settings.slack_timeout, pool_size=settings.listener_workers),
+        or Responder(timeout=settings.slack_timeout, pool_size=settings.listener_workers, metrics=metrics),
         locales=overrides.pop("locales", None)
-        or LocaleResolver(web_client if settings.slack_bot_token else None, settings.default_language),
+        or LocaleResolver(
+            web_client if settings.slack_bot_token else None,
+            settings.default_language,
+            cache=state.languages,
+            metrics=metrics,
+        ),
         access=AccessPolicy(settings.allowed_user_ids, settings.allowed_channel_ids, settings.allowed_team_ids),
         background=overrides.pop("background", None) or prestarted_pool(settings.listener_workers),
         mask_key=mask_key(settings),
+        metrics=metrics,
+        state=state,
         **overrides,
     )
 

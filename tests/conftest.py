@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -15,8 +16,10 @@ from slack_bolt import App
 from bot.app import build_app, build_wsgi
 from bot.config import Settings
 from bot.hubspot.client import HubSpotClient
+from bot.metrics import Metrics
 from bot.services import Services, build_services, make_web_client
 from tests.fakes import FakeHubSpot, FakeSlack, SlackSender
+from tests.redis_server import RedisServer
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -105,6 +108,8 @@ def make_bot(fake_slack: FakeSlack) -> Iterator[Callable[..., Bot]]:
     def factory(settings: Settings, *, virtual_time: VirtualTime | None = None, **client_overrides: Any) -> Bot:
         time = virtual_time or VirtualTime()
         web_client = make_web_client(settings)
+        # One Metrics for the client and the app, as in production (a test may pass its own).
+        client_overrides.setdefault("metrics", Metrics())
         hubspot = HubSpotClient.from_settings(settings, sleep=time.sleep, clock=time.clock, **client_overrides)
         services = build_services(settings, web_client=web_client, hubspot=hubspot)
         app = build_app(settings, services=services, web_client=web_client)
@@ -126,3 +131,26 @@ def make_bot(fake_slack: FakeSlack) -> Iterator[Callable[..., Bot]]:
 @pytest.fixture
 def bot(make_bot: Callable[..., Bot], settings: Settings) -> Bot:
     return make_bot(settings)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server for the whole run (tests that stop or freeze Redis start their own)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The shared server, emptied for this test."""
+    redis_server.client().flushall()
+    return redis_server.url
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test's own, to stop, restart or freeze."""
+    server = RedisServer(tmp_path, password="s3cret-redis-pass").start()
+    yield server
+    server.stop()

@@ -313,14 +313,15 @@ class FakeSocketMode:
     def wait_for_client(self, timeout: float = 10.0) -> None:
         self.wait_for(lambda: self.clients, timeout, "a WebSocket client")
 
-    def push(self, envelope_type: str, payload: dict[str, Any], **extra: Any) -> str:
-        """Send an envelope to the (single) connected client; returns its envelope_id."""
+    def push(self, envelope_type: str, payload: dict[str, Any], *, client_index: int = -1, **extra: Any) -> str:
+        """Send an envelope to a connected client (the latest, or `client_index`: Slack spreads payloads over an
+        app's connections); returns its envelope_id."""
         envelope_id = str(uuid.uuid4())
         body = {"envelope_id": envelope_id, "type": envelope_type, "payload": payload, **extra}
         with self.lock:
             if not self.clients:
                 raise AssertionError("no Socket Mode client connected")
-            client = self.clients[-1]
+            client = self.clients[client_index]
             envelope = Envelope(envelope_id, body)
             self.envelopes[envelope_id] = envelope
             envelope.sent_at = time.monotonic()
@@ -330,8 +331,8 @@ class FakeSocketMode:
     def push_slash_command(self, fields: dict[str, Any]) -> str:
         return self.push("slash_commands", fields, accept_response_payload=True)
 
-    def push_interactive(self, payload: dict[str, Any]) -> str:
-        return self.push("interactive", payload, accept_response_payload=False)
+    def push_interactive(self, payload: dict[str, Any], client_index: int = -1) -> str:
+        return self.push("interactive", payload, client_index=client_index, accept_response_payload=False)
 
     def wait_for_ack(self, envelope_id: str, timeout: float = 5.0) -> Ack:
         ack: Ack = self.wait_for(lambda: self.acks.get(envelope_id), timeout, f"the ack of {envelope_id}")

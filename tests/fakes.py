@@ -28,6 +28,8 @@ BREAKDOWN_PREFIXES = (
     "/marketing/v3/marketing-events/participations/contacts/",
     "/marketing/marketing-events/2026-09/participations/contacts/",
 )
+SEARCH_PATH = "/crm/v3/objects/contacts/search"
+SEARCH_SCOPE = "crm.objects.contacts.read"
 
 
 class _Server(ThreadingHTTPServer):
@@ -141,6 +143,7 @@ class HubSpotCall:
     started: float = 0.0
     finished: float = 0.0
     status: int = 0
+    body: Any = None  # the JSON a POST (contact search) carried
 
 
 def participation(
@@ -179,6 +182,13 @@ def participation(
     }
 
 
+def _window_full(sent: deque[float], limit: int, window: float, now: float) -> bool:
+    """Forget sends older than `window`; True when `limit` sends remain inside it (the next one gets a 429)."""
+    while sent and sent[0] <= now - window:
+        sent.popleft()
+    return len(sent) >= limit
+
+
 class FakeHubSpot(_Base):
     """Serves the breakdown endpoint from an in-memory data set, with opaque cursors and fault injection."""
 
@@ -196,10 +206,89 @@ class FakeHubSpot(_Base):
         self._sent: deque[float] = deque()
         self.rate_limited_count = 0
         self.include_rate_headers = False
+        # Contact search (POST /crm/v3/objects/contacts/search): what it finds, its own 5-per-second limit (on
+        # `search_clock`, which tests point at the bot's virtual clock), and a token without the scope.
+        self.searchable: list[dict[str, Any]] = []
+        self.search_limit: tuple[int, float] | None = (5, 1.0)
+        self.search_clock: Callable[[], float] = time.monotonic
+        self.search_forbidden = False
+        self.search_limited_count = 0
+        self._searched: deque[float] = deque()
 
     def add_contact(self, records: list[dict[str, Any]], *identifiers: str) -> None:
         for identifier in identifiers:
             self.contacts[identifier.lower()] = records
+
+    def add_searchable(
+        self,
+        contact_id: str,
+        email: str | None = None,
+        first: str | None = None,
+        last: str | None = None,
+        company: str | None = None,
+    ) -> None:
+        """A contact the search can find (its participations, if any, are added with `add_contact`)."""
+        properties = {"email": email, "firstname": first, "lastname": last, "company": company}
+        self.searchable.append({"id": contact_id, "properties": properties, "archived": False})
+
+    def search_calls(self) -> list[HubSpotCall]:
+        with self.lock:
+            return [call for call in self.calls if call.raw_path == SEARCH_PATH]
+
+    def search_answer(self, call: HubSpotCall) -> Scripted:
+        """HubSpot's CRM search: every query word is a prefix of a word of the name, email or company."""
+        if call.headers.get("Authorization") != f"Bearer {self.token}":
+            return Scripted(401, {"status": "error", "message": "Authentication credentials not found."})
+        if self.search_forbidden:
+            return Scripted(
+                403,
+                {
+                    "status": "error",
+                    "message": "This app hasn't been granted all required scopes to make this call.",
+                    "correlationId": "corr-search-403",
+                    "category": "MISSING_SCOPES",
+                    "errors": [
+                        {
+                            "message": "One or more of the following scopes are required.",
+                            "context": {"requiredGranularScopes": [SEARCH_SCOPE]},
+                        }
+                    ],
+                },
+            )
+        with self.lock:
+            if self.search_limit is not None:
+                limit, window = self.search_limit
+                now = self.search_clock()
+                if _window_full(self._searched, limit, window, now):
+                    self.search_limited_count += 1
+                    # No rate-limit headers on search: HubSpot's SDKs recognise it by this message.
+                    return Scripted(
+                        429,
+                        {
+                            "status": "error",
+                            "message": "You have reached your secondly limit.",
+                            "errorType": "RATE_LIMIT",
+                            "correlationId": "corr-search-429",
+                        },
+                    )
+                self._searched.append(now)
+        body = call.body if isinstance(call.body, dict) else {}
+        if not isinstance(body.get("query"), str) or not isinstance(body.get("limit"), int):
+            return Scripted(400, {"status": "error", "message": "Invalid input JSON", "category": "VALIDATION_ERROR"})
+        words = body["query"].lower().split()
+        found = []
+        for contact in self.searchable:
+            props = contact["properties"]
+            haystack = " ".join(str(props.get(k) or "") for k in ("firstname", "lastname", "email", "company"))
+            tokens = haystack.lower().replace("@", " ").replace(".", " ").split()
+            if words and all(any(token.startswith(word) for token in tokens) for word in words):
+                wanted = body.get("properties") or []
+                found.append({**contact, "properties": {k: v for k, v in props.items() if k in wanted}})
+        limit = max(1, min(200, body["limit"]))
+        answer: dict[str, Any] = {"total": len(found), "results": found[:limit]}
+        if len(found) > limit:
+            answer["paging"] = {"next": {"after": str(limit)}}
+        return Scripted(200, answer, delay=self.latency)
 
     def script(self, *answers: Scripted) -> None:
         with self.lock:
@@ -227,9 +316,7 @@ class FakeHubSpot(_Base):
             if self.rate_limit is not None:
                 limit, window = self.rate_limit
                 now = time.monotonic()
-                while self._sent and self._sent[0] <= now - window:
-                    self._sent.popleft()
-                if len(self._sent) >= limit:
+                if _window_full(self._sent, limit, window, now):
                     self.rate_limited_count += 1
                     return Scripted(
                         429,
@@ -307,6 +394,34 @@ class _HubSpotHandler(_Handler):
                 time.sleep(interval)
         except OSError:  # the client gave up, as it should
             self.close_connection = True
+
+    def do_POST(self) -> None:
+        started = time.monotonic()
+        owner: FakeHubSpot = self.server.owner
+        split = urlsplit(self.path)
+        raw = self._body()
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            body = None
+        call = HubSpotCall(split.path, "", {}, dict(self.headers.items()), started=started, body=body)
+        with owner.lock:
+            owner.calls.append(call)
+            owner.lock.notify_all()
+        if split.path != SEARCH_PATH:
+            self._send(404, json.dumps({"status": "error", "message": "no such endpoint"}))
+            call.status, call.finished = 404, time.monotonic()
+            return
+        with owner.lock:
+            scripted = owner.scripted.popleft() if owner.scripted else None
+        answer = scripted or owner.search_answer(call)
+        if answer.delay:
+            time.sleep(answer.delay)
+        if answer.raw is not None:
+            self._send(answer.status, answer.raw, {"Content-Type": "text/html", **answer.headers})
+        else:
+            self._send(answer.status, json.dumps(answer.body), answer.headers)
+        call.status, call.finished = answer.status, time.monotonic()
 
     def do_GET(self) -> None:
         started = time.monotonic()
@@ -550,6 +665,48 @@ class SlackSender:
         )
         return self.post(urlencode({"payload": json.dumps(payload)}), **kwargs), name
 
+    def shortcut(
+        self, message: dict[str, Any] | None, *, response_name: str | None = None, **kwargs: Any
+    ) -> tuple[requests.Response, str]:
+        """A message shortcut used on `message`; `kwargs`: those of `message_action_payload`, then of `post`."""
+        name = response_name or uuid.uuid4().hex[:8]
+        fields = {k: kwargs.pop(k) for k in list(kwargs) if k in _SHORTCUT_FIELDS}
+        payload = message_action_payload(message, response_url=self.fake_slack.response_url(name), **fields)
+        return self.post(urlencode({"payload": json.dumps(payload)}), **kwargs), name
+
+
+_SHORTCUT_FIELDS = frozenset({"user", "channel", "team", "callback_id"})
+
+
+def message_action_payload(
+    message: dict[str, Any] | None,
+    *,
+    response_url: str,
+    user: str = "U1",
+    channel: str = "C1",
+    team: str = "T1",
+    callback_id: str = "participations_lookup",
+) -> dict[str, Any]:
+    """A message shortcut as Slack sends it: the whole message (`text`, `user`, `ts`, `thread_ts` for a reply,
+    `blocks` when it has them) and a response_url that answers ephemerally in the channel."""
+    payload: dict[str, Any] = {
+        "type": "message_action",
+        "token": "deprecated",
+        "action_ts": "1790000003.000300",
+        "team": {"id": team, "domain": "acme"},
+        "user": {"id": user, "username": "someone", "name": "someone", "team_id": team},
+        "channel": {"id": channel, "name": "leads"},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": "1.2.3",
+        "response_url": response_url,
+    }
+    if message is not None:
+        payload["message_ts"] = message.get("ts")
+        payload["message"] = {"type": "message", "user": "U9", **message}
+    return payload
+
 
 def command_fields(
     text: str, response_url: str, *, user: str = "U1", channel: str = "C1", team: str = "T1"
@@ -635,6 +792,15 @@ def find_button(blocks: Iterable[dict[str, Any]], action_id: str = "participatio
                 if element.get("action_id") == action_id:
                     return dict(element)
     return None
+
+
+def choice_buttons(blocks: Iterable[dict[str, Any]], action_id: str = "participations_choose") -> list[dict[str, Any]]:
+    """The buttons beside sections (accessories) with `action_id`, in order: a choice among contacts."""
+    return [
+        dict(block["accessory"])
+        for block in blocks
+        if isinstance(block.get("accessory"), dict) and block["accessory"].get("action_id") == action_id
+    ]
 
 
 def all_text(message: dict[str, Any]) -> str:

@@ -39,6 +39,16 @@ def replaced(fake_slack: FakeSlack, name: str) -> dict[str, Any]:
     return fake_slack.wait_for(lambda: [r for r in fake_slack.responses(name) if r.get("replace_original") is True])[0]
 
 
+def replacements(fake_slack: FakeSlack, names: list[str]) -> list[dict[str, Any]]:
+    """Every `replace_original` update sent through the response URLs `names`, in the order Slack received them."""
+    with fake_slack.lock:
+        return [
+            p.body
+            for p in fake_slack.posts
+            if p.kind == "response_url" and p.name in names and p.body.get("replace_original") is True
+        ]
+
+
 def ephemeral(fake_slack: FakeSlack, name: str) -> dict[str, Any]:
     return fake_slack.wait_for(
         lambda: [r for r in fake_slack.responses(name) if r.get("response_type") == "ephemeral"]

@@ -119,3 +119,16 @@ def test_readme_option_table_lists_every_benchmark_option() -> None:
         if option.startswith("--") and option != "--help"
     }
     assert documented == options
+
+
+def test_the_ack_path_benchmark_times_real_acks_with_multiprocess_metrics() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.ack_path", "--runs", "50", "--multiprocess"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "50 signed commands (multiprocess metrics): median" in completed.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from bot.cli import main
 from bot.scopes import REQUIRED_BOT_SCOPES
 from tests.conftest import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
 from tests.fakes import FakeHubSpot, FakeSlack, Scripted
+from tests.redis_server import RedisServer
+from tests.test_serve import free_port
 
 APP_TOKEN = "xapp-1-A1-123-abcdef"
 
@@ -57,12 +60,26 @@ def test_everything_fine_in_http_mode(
         assert line(lines, name).startswith("✓")
     assert line(lines, "Slack auth.test") == "✓ Slack auth.test: connected as @participations in workspace Acme (T1)"
     assert line(lines, "HubSpot").startswith("✓ HubSpot: token valid and crm.objects.marketing_events.read granted")
+    assert line(lines, "HubSpot name search") == (
+        "✓ HubSpot name search: crm.objects.contacts.read granted: /participations <name> works"
+    )
+    assert line(lines, "METRICS_TOKEN").startswith("✓ METRICS_TOKEN: not set: GET /metrics is open")
     assert lines[-1] == "Ready for HTTP mode."
-    # One probe, on the bot's own endpoint, with the bot's own client.
-    assert [call.identifier for call in fake_hubspot.calls] == [PROBE_IDENTIFIER]
+    # One probe, on the bot's own endpoint, with the bot's own client; then one contact search.
+    assert [call.identifier for call in fake_hubspot.calls] == [PROBE_IDENTIFIER, ""]
+    assert fake_hubspot.search_calls() == fake_hubspot.calls[1:]
     assert fake_hubspot.calls[0].raw_path.startswith("/marketing/v3/marketing-events/participations/contacts/")
     assert fake_hubspot.calls[0].raw_path.endswith("/breakdown")
     assert len(fake_slack.api_calls("auth.test")) == 1
+
+
+def test_a_metrics_token_is_reported_set_never_shown(capsys: pytest.CaptureFixture[str], env: dict[str, str]) -> None:
+    code, lines = run_check(capsys, {**env, "METRICS_TOKEN": "metrics-secret-value"})
+    assert code == 0, lines
+    assert line(lines, "METRICS_TOKEN").startswith("✓ METRICS_TOKEN: set")
+    assert not any("metrics-secret-value" in text for text in lines)
+    _, socket_lines = run_check(capsys, {**env, "SLACK_APP_TOKEN": APP_TOKEN}, "--socket")
+    assert not any("METRICS_TOKEN" in text for text in socket_lines)  # no metrics port, nothing to guard
 
 
 def test_wrong_hubspot_token_names_the_fix_and_fails(
@@ -261,3 +278,58 @@ def test_a_wrong_api_base_is_not_taken_for_a_working_token(
     assert code == 1
     assert line(lines, "HubSpot").startswith("✗ HubSpot: HubSpot answered HTTP 404")
     assert "HUBSPOT_API_BASE" in line(lines, "HubSpot")
+
+
+def test_redis_line_with_the_server_version_never_the_password(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], own_redis: RedisServer
+) -> None:
+    code, lines = run_check(capsys, {**env, "REDIS_URL": own_redis.url})
+    assert code == 0, lines
+    assert re.match(r"✓ Redis: version \d+\.\d+", line(lines, "Redis"))
+    assert "redis://:***@127.0.0.1" in line(lines, "Redis")
+    assert own_redis.password not in "\n".join(lines)
+
+
+@pytest.mark.parametrize("problem", ["wrong password", "unreachable"])
+def test_redis_problems_fail_the_check_with_what_to_do(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], own_redis: RedisServer, problem: str
+) -> None:
+    if problem == "wrong password":
+        url = own_redis.url.replace(own_redis.password, "not-the-pass-word")
+    else:
+        url = f"redis://:not-the-pass-word@127.0.0.1:{free_port()}/0"
+    code, lines = run_check(capsys, {**env, "REDIS_URL": url})
+    assert code == 1
+    text = line(lines, "Redis")
+    assert text.startswith("✗ Redis:") and "REDIS_URL" in text
+    assert ("refused the credentials" if problem == "wrong password" else "could not reach") in text
+    assert "not-the-pass-word" not in "\n".join(lines)
+    assert own_redis.password not in "\n".join(lines)
+
+
+def test_without_redis_url_there_is_no_redis_line(capsys: pytest.CaptureFixture[str], env: dict[str, str]) -> None:
+    _, lines = run_check(capsys, env)
+    assert not [text for text in lines if text[2:].startswith("Redis")]
+
+
+def test_a_missing_search_scope_is_a_warning_not_a_failure(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], fake_hubspot: FakeHubSpot
+) -> None:
+    fake_hubspot.search_forbidden = True
+    code, lines = run_check(capsys, env)
+
+    assert code == 0, lines
+    search = line(lines, "HubSpot name search")
+    assert search.startswith("⚠ HubSpot name search: not available: the token lacks crm.objects.contacts.read")
+    assert "Lookups by email or contact id work" in search and "corr-search-403" in search
+    assert lines[-1] == "Ready for HTTP mode (an optional part is missing: see the ⚠ line)."
+    assert len(fake_hubspot.search_calls()) == 1
+
+
+def test_no_search_probe_when_the_token_does_not_work(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], fake_hubspot: FakeHubSpot
+) -> None:
+    code, lines = run_check(capsys, {**env, "HUBSPOT_ACCESS_TOKEN": "wrong-token"})
+    assert code == 1
+    assert not [text for text in lines if "name search" in text]
+    assert fake_hubspot.search_calls() == []

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 from bot.blocks import NEXT_ACTION_ID, mark_action_done
 from bot.views_summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID
 from tests.conftest import Bot
 from tests.fakes import FakeHubSpot, FakeSlack, all_text, find_button, participation
-from tests.flows import button_ids
+from tests.flows import button_ids, replacements
 
 
 def test_buttons_clicked_together_each_keep_the_others_edit(
@@ -37,16 +36,8 @@ def test_buttons_clicked_together_each_keep_the_others_edit(
     for thread in threads:
         thread.join(10)
 
-    def replacements() -> list[dict[str, Any]]:
-        with fake_slack.lock:
-            return [
-                p.body
-                for p in fake_slack.posts
-                if p.kind == "response_url" and p.name in names and p.body.get("replace_original") is True
-            ]
-
-    fake_slack.wait_for(lambda: len(replacements()) == 3)
-    final = replacements()[-1]  # the message as Slack shows it now
+    fake_slack.wait_for(lambda: len(replacements(fake_slack, names)) == 3)
+    final = replacements(fake_slack, names)[-1]  # the message as Slack shows it now
     assert button_ids(final) == []
     text = all_text(final)
     for note in ("Page 2 is in the thread", "The summary is in the thread", "The CSV export is in the thread"):

@@ -49,6 +49,7 @@ def test_defaults_and_lists() -> None:
     assert settings.slack_api_url == "http://127.0.0.1:9/api/"
     assert settings.allowed_user_ids == frozenset({"U1", "U2"})
     assert settings.allowed_channel_ids == frozenset()
+    assert (settings.metrics_token, settings.metrics_port) == ("", 0)  # /metrics open on serve; none in Socket Mode
     settings.require("http")
 
 
@@ -65,11 +66,37 @@ def test_defaults_and_lists() -> None:
         ({"HUBSPOT_PORTAL_ID": "acme"}, "HUBSPOT_PORTAL_ID"),
         ({"BOT_DEFAULT_LANGUAGE": "fr"}, "BOT_DEFAULT_LANGUAGE"),
         ({"HUBSPOT_READ_TIMEOUT": "-1"}, "HUBSPOT_READ_TIMEOUT"),
+        ({"REDIS_URL": "localhost:6379"}, "REDIS_URL must start with redis://"),
+        ({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY"),
+        ({"REDIS_TIMEOUT": "soon"}, "REDIS_TIMEOUT"),
+        ({"HUBSPOT_REQUESTS_PER_10S": "0"}, "HUBSPOT_REQUESTS_PER_10S"),
+        ({"METRICS_PORT": "99999"}, "METRICS_PORT"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings({**BASE_ENV, **env})
+
+
+def test_shared_state_settings() -> None:
+    alone = load_settings(BASE_ENV)
+    assert (alone.redis_url, alone.web_concurrency, alone.hubspot_requests_per_10s) == ("", 1, None)
+    shared = load_settings(
+        {
+            **BASE_ENV,
+            "REDIS_URL": "rediss://:p4ss@redis.example.com:6380/0",
+            "WEB_CONCURRENCY": "4",
+            "HUBSPOT_REQUESTS_PER_10S": "130",
+        }
+    )
+    assert shared.redis_url == "rediss://:p4ss@redis.example.com:6380/0"
+    assert (shared.web_concurrency, shared.hubspot_requests_per_10s) == (4, 130)
+
+
+def test_a_malformed_redis_url_is_refused_without_repeating_it() -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings({**BASE_ENV, "REDIS_URL": "http://:hunter2@redis.example.com"})
+    assert "hunter2" not in str(refused.value)
 
 
 def test_missing_variables_are_named_per_mode() -> None:
@@ -92,3 +119,14 @@ def test_dotenv_fills_gaps_but_the_environment_wins(tmp_path, monkeypatch) -> No
     settings = load_settings()
     assert settings.hubspot_access_token == "from-dotenv"
     assert settings.port == 5000
+
+
+def test_request_limits_have_safe_defaults_and_refuse_nonsense() -> None:
+    defaults = load_settings(BASE_ENV)
+    assert (defaults.max_request_bytes, defaults.request_deadline_seconds) == (256 * 1024, 10.0)
+    tuned = load_settings({**BASE_ENV, "MAX_REQUEST_BYTES": "65536", "REQUEST_DEADLINE_SECONDS": "2.5"})
+    assert (tuned.max_request_bytes, tuned.request_deadline_seconds) == (65536, 2.5)
+    with pytest.raises(ConfigError, match="MAX_REQUEST_BYTES"):
+        load_settings({**BASE_ENV, "MAX_REQUEST_BYTES": "10GB"})
+    with pytest.raises(ConfigError, match="REQUEST_DEADLINE_SECONDS"):
+        load_settings({**BASE_ENV, "REQUEST_DEADLINE_SECONDS": "0"})

@@ -285,7 +285,7 @@ def test_unknown_state_and_bad_identifier_call_no_one(
     bad_state = first_page(bot, fake_slack, "jane@example.com maybe")
     assert "I don't know the state `maybe`" in all_text(bad_state)
     assert "no_show" in all_text(bad_state)
-    bad_id = first_page(bot, fake_slack, "jane-at-example")
+    bad_id = first_page(bot, fake_slack, "jane-at-example@")
     assert "not an email address or a HubSpot contact id" in all_text(bad_id)
     assert fake_hubspot.calls == []
 

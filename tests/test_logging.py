@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import ConfigError, load_settings
-from bot.logging_setup import JsonFormatter, configure_logging
+from bot.logging_setup import JsonFormatter, ScrubbingFormatter, configure_logging
 
 SECRETS = ("xoxb-1234-5678-abcdef", "xapp-1-A1-99-ffff", "pat-na1-11111111-2222-3333", "Bearer sk-live-secret")
 
@@ -100,3 +100,37 @@ def test_preview_json_keeps_stdout_pure_with_json_logs(tmp_path: Path) -> None:
     assert lines, "the debug line about the sample server"
     assert all(isinstance(json.loads(line), dict) for line in lines)
     assert any("sample HubSpot serving on http://127.0.0.1:" in json.loads(line)["message"] for line in lines)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://:s3cr3t-pw@redis.example.com:6379/0",
+        "rediss://default:s3cr3t-pw@redis.example.com:6380",
+        "unix://:s3cr3t-pw@/var/run/redis.sock?db=1",
+        "redis://redis.example.com:6379/0?password=s3cr3t-pw",
+        "redis://:s3cr3t@pw@redis.example.com:6379",
+    ],
+)
+def test_a_password_in_a_redis_url_is_scrubbed_but_the_host_stays(url: str) -> None:
+    line = ScrubbingFormatter("%(message)s").format(
+        logging.LogRecord("bot", logging.WARNING, __file__, 1, "cannot reach %s now", (url,), None)
+    )
+    assert "s3cr3t" not in line and "pw@" not in line
+    assert "redis.example.com" in line or "/var/run/redis.sock" in line
+
+
+@given(st.text())
+def test_any_message_stays_one_line_in_both_formats(text: str) -> None:
+    """A forged newline (or U+2028, U+0085, ESC…) from a user id or from HubSpot is written escaped, never raw."""
+    try:
+        raise ValueError(text)
+    except ValueError:
+        record = logging.LogRecord("bot.audit", logging.INFO, __file__, 1, "user=%s", (text,), sys.exc_info())
+    plain = ScrubbingFormatter("%(levelname)s %(name)s: %(message)s").format(record)
+    assert len(plain.splitlines()) == 1
+    assert not any(char in plain for char in "\x1b\x7f\u2028\u2029\u202e")
+    line = JsonFormatter().format(record)
+    assert len(line.splitlines()) == 1
+    assert json.loads(line)["message"] == f"user={text}"
+    assert "ValueError" in json.loads(line)["exception"]

@@ -12,6 +12,7 @@ import yaml
 
 from bot.app import EVENTS_PATH
 from bot.listeners.commands import COMMAND
+from bot.listeners.shortcut import CALLBACK_ID
 from bot.scopes import REQUIRED_BOT_SCOPES
 
 MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
@@ -28,7 +29,7 @@ ALLOWED: dict[str, Any] = {
         "slash_commands": [
             {"command": LEAF, "url": LEAF, "description": LEAF, "usage_hint": LEAF, "should_escape": LEAF}
         ],
-        "shortcuts": LEAF,
+        "shortcuts": [{"name": LEAF, "type": LEAF, "callback_id": LEAF, "description": LEAF}],
         "unfurl_domains": LEAF,
         "workflow_steps": LEAF,
     },
@@ -117,3 +118,13 @@ def test_display_limits(manifest: dict[str, Any]) -> None:
     assert 1 <= len(info["description"]) <= 140
     assert re.fullmatch(r"#[0-9a-fA-F]{6}|#[0-9a-fA-F]{3}", info["background_color"])
     assert 1 <= len(manifest["features"]["bot_user"]["display_name"]) <= 80
+
+
+def test_the_message_shortcut_matches_the_app(manifest: dict[str, Any]) -> None:
+    """Slack's own limits for a shortcut (name ≤ 24, description ≤ 150, callback_id ≤ 255), and our callback id."""
+    (shortcut,) = manifest["features"]["shortcuts"]
+    assert set(shortcut) == {"name", "type", "callback_id", "description"}  # all four are required
+    assert shortcut["type"] == "message"
+    assert shortcut["callback_id"] == CALLBACK_ID
+    assert 1 <= len(shortcut["name"]) <= 24
+    assert 1 <= len(shortcut["description"]) <= 150

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
-from bot.blocks import NEXT_ACTION_ID, escape, render_page
+from bot.blocks import NEXT_ACTION_ID, displayable, escape, render_page
 from bot.cli import main
 from bot.hubspot.client import HubSpotClient
 from bot.hubspot.errors import AuthenticationFailed, BadRequest, ContactNotFound
@@ -26,7 +27,7 @@ from bot.messages import Translator
 from bot.parsing import PageQuery, decode_query
 from bot.preview import format_slack_date, mrkdwn_to_text, render_terminal
 from bot.sample import SAMPLE_TOKEN, SampleHubSpot, load_sample
-from bot.sample.server import answer, decode_cursor, encode_cursor
+from bot.sample.server import answer, decode_cursor, encode_cursor, load_directory, search
 from tests.conftest import HUBSPOT_TOKEN
 from tests.fakes import FakeHubSpot, find_button, participation
 
@@ -140,8 +141,8 @@ def test_control_sequences_and_links() -> None:
 
 @given(st.text())
 def test_escaped_data_reads_back_exactly(raw: str) -> None:
-    """Whatever HubSpot sends, once escaped for Slack, the terminal shows it unchanged (and never as a token)."""
-    assert mrkdwn_to_text(escape(raw), tz=UTC, now=NOW, language="en") == raw
+    """Whatever HubSpot sends, once escaped for Slack, the terminal shows what Slack shows (and never a token)."""
+    assert mrkdwn_to_text(escape(raw), tz=UTC, now=NOW, language="en") == displayable(raw)
 
 
 # -- the sample data and its loopback HubSpot ---------------------------------------------------------
@@ -150,7 +151,7 @@ def test_escaped_data_reads_back_exactly(raw: str) -> None:
 def test_sample_covers_what_a_newcomer_should_see() -> None:
     data = load_sample()
     sizes = {identifier: len(records) for identifier, records in data.items()}
-    assert sorted(set(sizes.values())) == [0, 3, 23, 150]
+    assert sorted(set(sizes.values())) == [0, 2, 3, 4, 23, 150]
     records = [record for identifier, rows in data.items() if "@" in identifier for record in rows]
     states = Counter(record["properties"].get("attendanceState") for record in records)
     assert {*State.__members__, "EMPTY"} <= set(states)
@@ -265,7 +266,7 @@ def test_no_participations_is_the_bots_empty_message(capsys: pytest.CaptureFixtu
     ("args", "code", "message"),
     [
         (["--sample", "nobody@example.com"], 1, "No HubSpot contact found for nobody@example.com."),
-        (["--sample", "not-an-email"], 2, "`not-an-email` is not an email address or a HubSpot contact id."),
+        (["--sample", "not-an-email@"], 2, "`not-an-email@` is not an email address or a HubSpot contact id"),
         (["--sample", "101", "maybe"], 2, "I don't know the state `maybe`."),
         (["--sample", "101", "--after", "garbage"], 1, "HubSpot rejected the request: Invalid paging cursor"),
         (["jane@example.com"], 2, "HUBSPOT_ACCESS_TOKEN is not set"),
@@ -314,6 +315,64 @@ def test_real_hubspot_path_uses_the_configured_client(
     assert code == 1
     assert "HubSpot rejected the bot's access token" in err
     assert "corr-401" in err
+
+
+# -- a name instead of an email ------------------------------------------------------------------------------
+
+
+def test_a_name_with_one_sample_match_shows_its_page(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = preview(capsys, "--sample", "Jane Doe")
+    assert (code, err) == (0, "")
+    assert out.startswith("Marketing events · Jane Doe\n")
+    assert "23 participation records · HubSpot contact 101" in out
+    # unquoted, `Doe` lands in the state's place; as in Slack, a word that is no state belongs to the name
+    assert preview(capsys, "--sample", "jane", "doe")[1] == out
+
+
+def test_a_name_with_several_sample_matches_prints_the_choice(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = preview(capsys, "--sample", "silva", "attended", "--limit", "5")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "2 contacts match *silva*. Which one?"
+    assert "maria.silva@example.com · Acme Ltda" in lines and "joao.silva@example.com · Globex" in lines
+    command = "[ Show participations ]  →  participations-bot preview --sample 105 attended --limit 5"
+    assert command in lines
+    # the printed command shows what the button would post
+    chosen = shlex.split(command.split("→")[1])[2:]  # after `participations-bot preview`
+    code, page, _ = preview(capsys, *chosen)
+    assert code == 0 and page.startswith("Attended events · Maria Silva\n")
+
+
+def test_a_name_nobody_has_is_one_line_with_the_sample_contacts(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = preview(capsys, "--sample", "Zed Nobody")
+    assert (code, out) == (1, "")
+    assert "No HubSpot contact matches *Zed Nobody*" in err and "maria.silva@example.com (4)" in err
+
+
+def test_the_real_search_path_and_its_missing_scope(
+    capsys: pytest.CaptureFixture[str], fake_hubspot: FakeHubSpot
+) -> None:
+    fake_hubspot.add_searchable("101", "jane@example.com", "Jane", "Doe", None)
+    fake_hubspot.add_contact([participation(i) for i in range(3)], "101")
+    environ = {"HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN, "HUBSPOT_API_BASE": fake_hubspot.url}
+    code, out, _ = preview(capsys, "Jane Doe", environ=environ)
+    assert code == 0 and out.startswith("Marketing events · Jane Doe\n")
+    assert fake_hubspot.search_calls()[0].body["query"] == "Jane Doe"
+    fake_hubspot.search_forbidden = True
+    code, _, err = preview(capsys, "Jane Doe", environ=environ)
+    assert code == 1 and "crm.objects.contacts.read" in err and "still work" in err
+
+
+def test_sample_search_behaves_like_hubspot() -> None:
+    directory = load_directory()
+    bearer = f"Bearer {SAMPLE_TOKEN}"
+    assert search({"query": "silva", "limit": 5}, None, directory)[0] == 401
+    assert search({"limit": 5}, bearer, directory)[0] == 400
+    status, body = search({"query": "SIL", "properties": ["email"], "limit": 1}, bearer, directory)
+    assert status == 200 and body["total"] == 2 and len(body["results"]) == 1
+    assert body["results"][0]["properties"] == {"email": "maria.silva@example.com"}
+    assert search({"query": "ana", "limit": 5}, bearer, directory)[1]["total"] == 1  # Ana <!channel> Lima
+    assert search({"query": "lead", "limit": 5}, bearer, directory)[1]["results"][0]["id"] == "103"
 
 
 # -- the Quick start, as a newcomer runs it -----------------------------------------------------------

@@ -15,13 +15,19 @@ from bot.blocks import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT, render_pag
 from bot.hubspot.models import State, parse_page
 from bot.messages import LANGUAGES, Translator
 from bot.parsing import (
+    HELP_WORDS,
     MAX_BUTTON_VALUE,
     STATE_ALIASES,
+    Choice,
     CommandRequest,
     HelpRequest,
     InputError,
+    NameSearch,
     PageQuery,
+    decode_choice,
     decode_query,
+    emails_in_message,
+    encode_choice,
     encode_query,
     fits_in_button,
     parse_command,
@@ -64,7 +70,7 @@ def test_parser_raises_nothing_but_input_error(text: str) -> None:
     if isinstance(result, InputError):
         assert result.key.startswith(("command.", "error."))
     else:
-        assert isinstance(result, (HelpRequest, CommandRequest))
+        assert isinstance(result, (HelpRequest, CommandRequest, NameSearch))
 
 
 @FAST
@@ -76,7 +82,7 @@ def test_parser_raises_nothing_but_input_error(text: str) -> None:
 )
 def test_parser_survives_slack_markup_and_odd_words(text: str) -> None:
     result = outcome(parse_command, text)
-    assert isinstance(result, (InputError, HelpRequest, CommandRequest))
+    assert isinstance(result, (InputError, HelpRequest, CommandRequest, NameSearch))
 
 
 @FAST
@@ -115,6 +121,129 @@ def test_parser_round_trips_what_a_user_can_type(
     )
     assert result.query == expected
     assert result.action == "page"
+
+
+_name_alphabet = st.sampled_from(
+    list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZéãçöøñÉЖжαβ山田λ0123456789'’.-")
+)
+name_words = (
+    st.tuples(st.sampled_from(list("abcdefghijklmnopqrstuvwxyzÁÉÖŁЖ山")), st.lists(_name_alphabet, max_size=11))
+    .map(lambda parts: parts[0] + "".join(parts[1]))
+    .filter(lambda word: word.lower() not in STATE_ALIASES and word.lower() not in HELP_WORDS | {"summary"})
+)
+
+
+@FAST
+@given(
+    name=st.lists(name_words, min_size=1, max_size=4),
+    state=st.none() | st.sampled_from(sorted(STATE_ALIASES)),
+    limit=st.none() | st.integers(min_value=1, max_value=100),
+    summary=st.booleans(),
+    order=st.randoms(use_true_random=False),
+    gap=spaces,
+)
+def test_names_mixed_with_options_in_any_order(
+    name: list[str], state: str | None, limit: int | None, summary: bool, order: Any, gap: str
+) -> None:
+    """The options are picked out wherever they stand; the other words, in order, are the name."""
+    options = [word for word in (state, f"limit={limit}" if limit else None, "summary" if summary else None) if word]
+    words: list[str] = list(name)
+    for option in options:  # options go anywhere, the name's words keep their order
+        words.insert(order.randint(0, len(words)), option)
+    if words[0].lower() in HELP_WORDS:
+        return
+    result = parse_command(gap.join(words))
+    assert result == NameSearch(
+        name=" ".join(name),
+        state=STATE_ALIASES[state] if state else None,
+        limit=limit or 10,
+        action="summary" if summary else "page",
+    )
+
+
+@FAST
+@given(st.text(max_size=200))
+def test_a_name_search_never_carries_what_could_reach_the_breakdown_path(text: str) -> None:
+    """Whatever is typed: an identifier is an email or digits; a name has letters and no markup, slash or `@`."""
+    result = outcome(parse_command, text)
+    if isinstance(result, NameSearch):
+        assert any(char.isalpha() for char in result.name)
+        assert not set(result.name) & set("<>@/|=\\`*_~:")
+        assert len(result.name) <= 100
+    elif isinstance(result, CommandRequest):
+        assert "@" in result.query.identifier or result.query.identifier.isdigit()
+
+
+# -- email addresses in a message ----------------------------------------------------------------------------
+
+_email_forms = st.sampled_from(
+    ["{}", "<mailto:{}|{}>", "<mailto:{}>", "({})", "{}.", "{},", "&lt;{}&gt;", '"{}"', "'{}'"]
+)
+
+
+@FAST
+@given(
+    addresses=st.lists(st.tuples(emails, _email_forms, st.booleans()), min_size=0, max_size=8),
+    separators=st.lists(st.sampled_from([" ", ", ", "\n", "; ", " and ", " — "]), min_size=8, max_size=8),
+    in_blocks=st.lists(st.booleans(), min_size=8, max_size=8),
+)
+def test_emails_in_a_message_are_each_found_once_in_order(
+    addresses: list[tuple[str, str, bool]], separators: list[str], in_blocks: list[bool]
+) -> None:
+    text_parts: list[str] = []
+    elements: list[dict[str, Any]] = []
+    expected: list[str] = []
+    for index, (address, form, shout) in enumerate(addresses):
+        spelled = address.upper() if shout else address
+        if in_blocks[index]:
+            elements.append({"type": "link", "url": f"mailto:{spelled}", "text": "write"})
+        else:
+            text_parts.append(form.replace("{}", spelled) + separators[index])
+    order = [a for i, a in enumerate(addresses) if not in_blocks[i]] + [
+        a for i, a in enumerate(addresses) if in_blocks[i]
+    ]
+    for address, _, shout in order:
+        if address.lower() not in [e.lower() for e in expected]:
+            expected.append(address.upper() if shout else address)
+    message = {
+        "text": "Lead alert: " + "".join(text_parts),
+        "blocks": [{"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": elements}]}],
+    }
+    assert emails_in_message(message) == expected
+
+
+@FAST
+@given(
+    st.recursive(
+        st.none() | st.text(max_size=40) | st.integers(),
+        lambda inner: (
+            st.lists(inner, max_size=4)
+            | st.dictionaries(st.sampled_from(["text", "url", "elements", "blocks", "type"]), inner, max_size=4)
+        ),
+        max_leaves=30,
+    )
+)
+def test_email_extraction_survives_any_shape(message: Any) -> None:
+    for email in emails_in_message(message):
+        assert "@" in email and len(email) <= 254
+
+
+@FAST
+@given(
+    st.builds(
+        Choice,
+        identifier=identifiers,
+        state=st.none() | st.sampled_from(list(State)),
+        limit=st.integers(min_value=1, max_value=100),
+        action=st.sampled_from(["page", "summary"]),
+        root=st.none() | st.builds("{}.{:06d}".format, st.integers(1, 10**10), st.integers(0, 999999)),
+        label=st.text(max_size=150),
+    )
+)
+def test_choice_codec_round_trips_under_slacks_limit(choice: Choice) -> None:
+    value = encode_choice(choice)
+    assert len(value) <= MAX_BUTTON_VALUE
+    assert decode_choice(value) == choice
 
 
 # -- the button codec ----------------------------------------------------------------------------------------

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 from bot.config import Settings
-from bot.hubspot.client import HubSpotClient, RateGovernor
+from bot.hubspot.client import JITTER_ALLOWANCE, HubSpotClient, RateGovernor
+from bot.state import Limit
 from tests.conftest import VirtualTime
 from tests.fakes import FakeHubSpot, Scripted, participation
 
 
+def exact_governor(cap: int, window: float, **options: Any) -> RateGovernor:
+    """A governor pacing exactly to `cap` per `window`: HubSpot's own limit and the jitter allowance are not the
+    subject of the booking tests."""
+    return RateGovernor(cap, window, default_limit=Limit(10_000, window), jitter_allowance=0, **options)
+
+
 def test_a_burst_beyond_the_window_is_spread_over_windows_in_arrival_order() -> None:
     clock = VirtualTime(start=0.0)
-    governor = RateGovernor(2, 10.0, clock=clock.clock, sleep=clock.sleep)
+    governor = exact_governor(2, 10.0, clock=clock.clock, sleep=clock.sleep)
     sent_at = []
     for _ in range(5):
         assert governor.acquire(deadline=100.0)
@@ -23,7 +31,7 @@ def test_a_burst_beyond_the_window_is_spread_over_windows_in_arrival_order() -> 
 
 def test_a_booking_past_the_deadline_is_refused_at_once_without_waiting() -> None:
     clock = VirtualTime(start=0.0)
-    governor = RateGovernor(1, 10.0, clock=clock.clock, sleep=clock.sleep)
+    governor = exact_governor(1, 10.0, clock=clock.clock, sleep=clock.sleep)
     assert governor.acquire(deadline=5.0)
     assert not governor.acquire(deadline=5.0)
     assert clock.sleeps == []
@@ -33,7 +41,7 @@ def test_a_booking_past_the_deadline_is_refused_at_once_without_waiting() -> Non
 
 def test_a_pause_that_arrives_while_waiting_pushes_the_send_back() -> None:
     clock = VirtualTime(start=0.0)
-    governor = RateGovernor(1, 1.0, clock=clock.clock, sleep=clock.sleep)
+    governor = exact_governor(1, 1.0, clock=clock.clock, sleep=clock.sleep)
     assert governor.acquire(deadline=100.0)
 
     def sleep_and_hear_a_429(seconds: float) -> None:
@@ -48,14 +56,14 @@ def test_a_pause_that_arrives_while_waiting_pushes_the_send_back() -> None:
 
 def test_a_pause_longer_than_the_deadline_refuses() -> None:
     clock = VirtualTime(start=0.0)
-    governor = RateGovernor(10, 10.0, clock=clock.clock, sleep=clock.sleep)
+    governor = exact_governor(10, 10.0, clock=clock.clock, sleep=clock.sleep)
     governor.pause(30.0)
     assert not governor.acquire(deadline=15.0)
 
 
 def test_concurrent_callers_are_served_in_order_and_none_misses_a_reachable_deadline() -> None:
     # 15 callers, 5 per 0.2 s window: the last slots open at 0.4 s, inside everyone's 0.6 s deadline.
-    governor = RateGovernor(5, 0.2)
+    governor = exact_governor(5, 0.2)
     start = time.monotonic()
     deadline = start + 0.6
     outcomes: list[bool] = []
@@ -78,7 +86,7 @@ def test_concurrent_callers_are_served_in_order_and_none_misses_a_reachable_dead
 def test_an_earlier_caller_is_not_overtaken_by_later_ones() -> None:
     # One send per 0.1 s. The first waiter can make its deadline only if it gets the next slot; five callers
     # arriving after it must not take that slot from it.
-    governor = RateGovernor(1, 0.1)
+    governor = exact_governor(1, 0.1)
     start = time.monotonic()
     assert governor.acquire(start + 1)
     order: list[str] = []
@@ -92,7 +100,7 @@ def test_an_earlier_caller_is_not_overtaken_by_later_ones() -> None:
     first = threading.Thread(target=caller, args=("first", start + 0.15))
     first.start()
     waited = time.monotonic() + 1
-    while len(governor._sent) < 2 and time.monotonic() < waited:  # until the first waiter has booked its slot
+    while len(governor.store._sent) < 2 and time.monotonic() < waited:  # type: ignore[attr-defined]  # until the first waiter has booked its slot
         time.sleep(0.005)
     later = [threading.Thread(target=caller, args=(f"later{i}", start + 5)) for i in range(5)]
     for thread in later:
@@ -108,13 +116,26 @@ def test_hubspot_max_lowers_a_cap_set_above_it_and_never_raises_one() -> None:
     governor.observe({"X-HubSpot-RateLimit-Max": "100", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
     assert governor.capacity == 100 - governor.reserve
     governor.observe({"X-HubSpot-RateLimit-Max": "250", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
-    assert governor.capacity == 100 - governor.reserve
+    assert governor.capacity == 190  # the account grew: up to our own cap, never past it
     modest = RateGovernor(50, 10.0)
     modest.observe({"X-HubSpot-RateLimit-Max": "100"})
     assert modest.capacity == 50
     other_window = RateGovernor(90, 10.0)
     other_window.observe({"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Interval-Milliseconds": "1000"})
-    assert other_window.capacity == 90
+    assert other_window.pacing() == (9, 1.0 + JITTER_ALLOWANCE)  # 9 per second: under both limits
+
+
+def test_without_a_cap_the_bot_follows_what_hubspot_advertises() -> None:
+    governor = RateGovernor()
+    assert governor.pacing() == (97, 10.0 + JITTER_ALLOWANCE)  # before any answer: the smallest tier, less the margin
+    governor.observe({"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
+    assert governor.capacity == 184  # Professional: not 90 any more
+    search = RateGovernor(5, 1.0)  # a second window, e.g. HubSpot's 5 per second for contact search
+    search.observe({"X-HubSpot-RateLimit-Max": "100", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
+    assert search.pacing() == (5, 1.0 + JITTER_ALLOWANCE)  # never 50 per 10 s
+    capped = RateGovernor(60)
+    capped.observe({"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"})
+    assert capped.capacity == 60  # a token shared with other tools keeps its lower cap
 
 
 def test_a_429_without_retry_after_waits_until_the_window_rolls_not_a_whole_window_from_now(

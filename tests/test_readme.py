@@ -31,6 +31,7 @@ SECTIONS = [
     "Usage",
     "Troubleshooting",
     "Reliability and security",
+    "Operating it",
     "Development",
     "Performance",
     "Project layout",

@@ -6,8 +6,11 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -33,6 +36,83 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+@dataclass
+class Served:
+    """A running `serve` process; a thread drains its output into `output`, so a chatty server never blocks."""
+
+    url: str
+    process: subprocess.Popen[str]
+    output: list[str] = field(default_factory=list)
+
+    def stop(self, timeout: float = 15) -> str:
+        """SIGTERM, wait, and everything it wrote."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        self._drain.join(timeout=5)
+        return "".join(self.output)
+
+    _drain: threading.Thread = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        stream = self.process.stdout
+        assert stream is not None
+        self._drain = threading.Thread(target=lambda: self.output.extend(iter(stream.readline, "")), daemon=True)
+        self._drain.start()
+
+
+@contextmanager
+def serving(
+    fake_hubspot: FakeHubSpot,
+    fake_slack: FakeSlack,
+    cwd: Path,
+    *,
+    command: list[str] | None = None,
+    **extra_env: str,
+) -> Iterator[Served]:
+    """`participations-bot serve` against the fakes, healthy before it is handed over, stopped afterwards.
+
+    `command`: Python arguments that start it another way (they get the port as their last argument).
+    """
+    port = free_port()
+    env = clean_env(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        HUBSPOT_ACCESS_TOKEN=HUBSPOT_TOKEN,
+        HUBSPOT_API_BASE=fake_hubspot.url + "/",
+        SLACK_API_URL=fake_slack.api_url,
+        **extra_env,
+    )
+    arguments = [*command, str(port)] if command else ["-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(
+        [sys.executable, *arguments],
+        cwd=cwd,  # no .env here
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+    )
+    served = Served(f"http://127.0.0.1:{port}", process)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if requests.get(served.url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"server did not become healthy:\n{served.stop()}")
+            time.sleep(0.05)
+        yield served
+    finally:
+        served.stop()
+
+
 @pytest.fixture
 def served(served_process: tuple[str, subprocess.Popen[str]]) -> str:
     return served_process[0]
@@ -42,43 +122,8 @@ def served(served_process: tuple[str, subprocess.Popen[str]]) -> str:
 def served_process(
     fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, tmp_path: Path
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    port = free_port()
-    env = clean_env(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        HUBSPOT_ACCESS_TOKEN=HUBSPOT_TOKEN,
-        HUBSPOT_API_BASE=fake_hubspot.url + "/",
-        SLACK_API_URL=fake_slack.api_url,
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=tmp_path,  # no .env here
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read() if process.stdout else ""
-                pytest.fail(f"server did not become healthy:\n{output}")
-            time.sleep(0.05)
-        yield url, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+    with serving(fake_hubspot, fake_slack, tmp_path) as served:
+        yield served.url, served.process
 
 
 def test_serve_answers_a_signed_command_and_posts_the_page(

@@ -31,6 +31,7 @@ from tests.fakes import (
     block_actions_payload,
     command_fields,
     find_button,
+    message_action_payload,
     participation,
 )
 from tests.test_serve import clean_env
@@ -66,10 +67,10 @@ def bot_env(fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, **extra: str) -> d
     return env
 
 
-def start_bot(env: dict[str, str], log_path: Path, cwd: Path) -> subprocess.Popen[bytes]:
+def start_bot(env: dict[str, str], log_path: Path, cwd: Path, *options: str) -> subprocess.Popen[bytes]:
     with log_path.open("wb") as log:  # a file, not a pipe: a chatty bot can never block on a full pipe
         return subprocess.Popen(
-            [sys.executable, "-m", "bot", "socket"], cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "bot", "socket", *options], cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT
         )
 
 
@@ -95,10 +96,24 @@ def socket_mode() -> Iterator[FakeSocketMode]:
 def socket_bot(
     fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, socket_mode: FakeSocketMode, tmp_path: Path
 ) -> Iterator[SocketBot]:
+    with running_socket_bot(fake_hubspot, fake_slack, socket_mode, tmp_path) as bot:
+        yield bot
+
+
+@contextlib.contextmanager
+def running_socket_bot(
+    fake_hubspot: FakeHubSpot,
+    fake_slack: FakeSlack,
+    socket_mode: FakeSocketMode,
+    cwd: Path,
+    *options: str,
+    **extra_env: str,
+) -> Iterator[SocketBot]:
+    """`participations-bot socket [options]`, connected to the fake Socket Mode server; killed on exit."""
     fake_slack.app_token = APP_TOKEN
     fake_slack.socket_url = socket_mode.url
-    log_path = tmp_path / "bot.log"
-    process = start_bot(bot_env(fake_hubspot, fake_slack), log_path, tmp_path)
+    log_path = cwd / "bot.log"
+    process = start_bot(bot_env(fake_hubspot, fake_slack, **extra_env), log_path, cwd, *options)
     bot = SocketBot(process, socket_mode, log_path)
     try:
         deadline = time.monotonic() + 20
@@ -169,6 +184,20 @@ def test_command_is_acked_before_the_lookup_then_first_page_and_next_page_in_thr
     retired = fake_slack.wait_for(lambda: fake_slack.responses("click"), timeout=10)[0]
     assert retired["replace_original"] is True
     assert find_button(retired["blocks"]) is None
+    assert socket_mode.errors == []
+
+
+def test_the_message_shortcut_over_socket_mode_posts_in_the_messages_thread(
+    socket_bot: SocketBot, fake_hubspot: FakeHubSpot, fake_slack: FakeSlack
+) -> None:
+    socket_mode = socket_bot.socket_mode
+    fake_hubspot.add_contact([participation(i) for i in range(3)], "jane@example.com")
+    alert = {"text": "Lead: <mailto:jane@example.com|jane@example.com>", "ts": "1790000100.000100"}
+    envelope = socket_mode.push_interactive(message_action_payload(alert, response_url=fake_slack.response_url("sc")))
+    assert socket_mode.wait_for_ack(envelope, timeout=3).seconds < 1.0
+    posted = fake_slack.wait_for(lambda: fake_slack.api_calls("chat.postMessage"), timeout=10)[0]
+    assert (posted["channel"], posted["thread_ts"]) == ("C1", "1790000100.000100")
+    assert "Showing 1–3 of 3" in all_text(posted)
     assert socket_mode.errors == []
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime, timezone
 
+from hypothesis import given
+from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
-from bot.blocks import NEXT_ACTION_ID, escape, mark_action_done, render_page, truncate
+from bot.blocks import NEXT_ACTION_ID, displayable, escape, mark_action_done, render_page, truncate
 from bot.hubspot.models import State, parse_page
 from bot.messages import Translator, duration
 from bot.parsing import PageQuery, decode_query
@@ -145,3 +148,21 @@ def test_notes_on_a_full_message_are_not_repeated_when_edits_are_replayed() -> N
     assert len(ids) == len(set(ids))
     for block in message:
         Block.parse(block).to_dict()
+
+
+@given(st.text())
+def test_relayed_text_is_one_line_without_control_or_bidi_characters(raw: str) -> None:
+    shown = displayable(raw)
+    assert len(shown.splitlines()) <= 1
+    assert not any(unicodedata.category(char) in {"Cc", "Cf"} for char in shown)
+    assert escape(raw) == shown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def test_names_with_newlines_and_bidi_controls_render_as_one_plain_line() -> None:
+    record = participation(1, first="Jane\nEvil", name="Webinar\r\nDay 2\u202e\u2066 txt.exe\u2069\x1b[2J")
+    page = parse_page({"results": [record], "total": 1})
+    message = render_page(page, PageQuery(identifier="jane@example.com"), Translator("en"))
+    text = all_text(message)
+    assert "Webinar Day 2 txt.exe[2J" in text
+    assert "Jane Evil" in message["blocks"][0]["text"]["text"]  # the plain_text header
+    assert not any(char in text for char in "\u202e\u2066\u2069\x1b\r")

@@ -3,6 +3,7 @@
 from bot.hubspot.client import HubSpotClient, RateGovernor, RetryPolicy
 from bot.hubspot.errors import (
     REQUIRED_SCOPE,
+    SEARCH_SCOPE,
     AuthenticationFailed,
     BadRequest,
     ContactNotFound,
@@ -13,14 +14,24 @@ from bot.hubspot.errors import (
     Unavailable,
     UnexpectedResponse,
 )
-from bot.hubspot.models import BreakdownPage, Contact, MarketingEvent, Participation, State
+from bot.hubspot.models import (
+    BreakdownPage,
+    Contact,
+    ContactMatch,
+    MarketingEvent,
+    Participation,
+    SearchResult,
+    State,
+)
 
 __all__ = [
     "REQUIRED_SCOPE",
+    "SEARCH_SCOPE",
     "AuthenticationFailed",
     "BadRequest",
     "BreakdownPage",
     "Contact",
+    "ContactMatch",
     "ContactNotFound",
     "DailyLimitReached",
     "HubSpotClient",
@@ -31,6 +42,7 @@ __all__ = [
     "RateGovernor",
     "RateLimited",
     "RetryPolicy",
+    "SearchResult",
     "State",
     "Unavailable",
     "UnexpectedResponse",

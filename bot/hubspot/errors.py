@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 REQUIRED_SCOPE = "crm.objects.marketing_events.read"
+# Optional: only finding a contact by name (CRM search) needs it; lookups by email or id never do.
+SEARCH_SCOPE = "crm.objects.contacts.read"
 
 
 class HubSpotError(Exception):

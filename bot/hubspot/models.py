@@ -173,3 +173,58 @@ def parse_page(body: Any) -> BreakdownPage:
     total = total_raw if isinstance(total_raw, int) and not isinstance(total_raw, bool) else len(parsed)
     after = _text(_mapping(_mapping(body.get("paging")).get("next")).get("after"))
     return BreakdownPage(total=max(total, len(parsed)), results=parsed, next_after=after)
+
+
+# -- contact search ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactMatch:
+    """One contact found by CRM search: enough to tell it apart from its namesakes."""
+
+    contact_id: str
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    company: str | None
+
+    @property
+    def full_name(self) -> str | None:
+        name = " ".join(part for part in (self.first_name, self.last_name) if part)
+        return name or None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """`total` is how many contacts matched in all; `matches` the first of them (the requested limit)."""
+
+    total: int
+    matches: tuple[ContactMatch, ...]
+
+
+def parse_search(body: Any) -> SearchResult:
+    """Parse a contact search 200 body; results without an all-digit id are dropped (no lookup could use them)."""
+    if not isinstance(body, Mapping):
+        raise MalformedResponse("body is not a JSON object")
+    results = body.get("results")
+    if not isinstance(results, list):
+        raise MalformedResponse("body has no 'results' list")
+    matches: list[ContactMatch] = []
+    for item in results:
+        raw = _mapping(item)
+        contact_id = _text(raw.get("id"))
+        if contact_id is None or not contact_id.isdigit() or len(contact_id) > 20:
+            continue
+        properties = _mapping(raw.get("properties"))
+        matches.append(
+            ContactMatch(
+                contact_id=contact_id,
+                email=_text(properties.get("email")),
+                first_name=_text(properties.get("firstname")),
+                last_name=_text(properties.get("lastname")),
+                company=_text(properties.get("company")),
+            )
+        )
+    total_raw = body.get("total")
+    total = total_raw if isinstance(total_raw, int) and not isinstance(total_raw, bool) else len(matches)
+    return SearchResult(total=max(total, len(matches)), matches=tuple(matches))

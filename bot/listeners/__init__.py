@@ -2,7 +2,7 @@
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands, export, summary
+from bot.listeners import actions, commands, export, lookup, shortcut, summary
 from bot.services import Services
 
 
@@ -11,3 +11,5 @@ def register(app: App, services: Services) -> None:
     actions.register(app, services)
     summary.register(app, services)
     export.register(app, services)
+    lookup.register(app, services)
+    shortcut.register(app, services)

@@ -22,7 +22,9 @@ def register(app: App, services: Services) -> None:
         describe=lambda query: (query.identifier, query.state.value if query.state else None, query.page),
     )
 
-    app.action(NEXT_ACTION_ID)(ack_then(services, lambda body, client: button.run(body, client, services)))
+    app.action(NEXT_ACTION_ID)(
+        ack_then(services, lambda body, client: button.run(body, client, services), kind="click")
+    )
 
 
 def deliver_next_page(click: Click, query: PageQuery, services: Services) -> None:

@@ -7,6 +7,7 @@ A button's own work gets a `Click` and its decoded value, and either returns (it
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -69,11 +70,16 @@ class Click:
         return {**render_notice(self.tr(key, **values), self.tr, self.reference), **EPHEMERAL}
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A payload field that should be an object: anything else reads as empty (a forged or broken payload)."""
+    return value if isinstance(value, dict) else {}
+
+
 def thread_root(body: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
     """(channel, clicked message ts, thread root ts): a reply's root is its parent, else the message itself."""
-    container = body.get("container") or {}
-    message = body.get("message") or {}
-    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    container = _object(body.get("container"))
+    message = _object(body.get("message"))
+    channel = container.get("channel_id") or _object(body.get("channel")).get("id")
     message_ts = container.get("message_ts") or message.get("ts")
     root = container.get("thread_ts") or message.get("thread_ts") or message_ts
     return channel, message_ts, root
@@ -95,25 +101,25 @@ class Button(Generic[Query]):
         started = services.clock()
         reference = new_reference()
         response_url = body.get("response_url")
-        user = body.get("user") or {}
+        user = _object(body.get("user"))
         query: Query | None = None
         outcome = "internal_error"
         user_id = user.get("id")
         language: Callable[[], str] = lambda: services.locales.known(user_id)  # noqa: E731  # until a lookup starts
-        claim: Hashable | None = None
+        claim: str | None = None
         try:
             channel, message_ts, root = thread_root(body)
-            team = user.get("team_id") or (body.get("team") or {}).get("id")
+            team = user.get("team_id") or _object(body.get("team")).get("id")
             if not services.access.allows(user_id, channel, team):  # before anything reaches Slack or HubSpot
                 outcome = "denied"
                 services.responder.post(response_url, {"text": Translator(language())("error.denied"), **EPHEMERAL})
                 return
             language = services.locales.start(user_id)
             actions = body.get("actions") or [{}]
-            query = self.decode(actions[0].get("value"))
+            query = self.decode(_object(actions[0]).get("value") if isinstance(actions, list) else None)
             click = Click(body, client, language, channel, message_ts, root, response_url, reference)
-            claim = self.claim_key(click, query)
-            if not services.clicks.claim(claim):
+            claim = claim_name(self.claim_key(click, query))
+            if not services.state.clicks.claim(claim):
                 claim = None  # the first click owns it
                 outcome = "duplicate_click"
                 services.responder.post(response_url, {"text": click.tr(self.already_key), **EPHEMERAL})
@@ -122,18 +128,19 @@ class Button(Generic[Query]):
             outcome = "ok"
         except ClickFailed as failed:
             if claim is not None:
-                services.clicks.release(claim)
+                services.state.clicks.release(claim)
             outcome = failed.outcome
             if failed.notice is not None:
                 services.responder.post(response_url, failed.notice)
         except Exception as exc:
             if claim is not None:
-                services.clicks.release(claim)
+                services.state.clicks.release(claim)
             identifier = self.describe(query)[0] if query is not None else None
             message, outcome = failure_notice(exc, Translator(language()), identifier, reference)
             reference = shown_reference(exc, reference)
             services.responder.post(response_url, message)
         finally:
+            services.metrics.click(self.kind, outcome)
             identifier, state, page = self.describe(query) if query is not None else (None, None, None)
             services.audit(
                 self.kind,
@@ -145,6 +152,11 @@ class Button(Generic[Query]):
                 started=started,
                 reference=reference,
             )
+
+
+def claim_name(parts: Hashable) -> str:
+    """A claim or message key as one string for the state store (which hashes it): the parts, unambiguously."""
+    return json.dumps(list(parts) if isinstance(parts, tuple) else parts)
 
 
 def post_in_thread(click: Click, services: Services, message: Message) -> None:
@@ -163,8 +175,10 @@ def post_in_thread(click: Click, services: Services, message: Message) -> None:
     except SlackApiError as exc:
         error = str(exc.response.get("error", "unknown_error"))
     except TimeoutError:
+        services.metrics.slack_error("chat.postMessage", "timeout")
         unconfirmed(click, services, "chat.postMessage")
         return
+    services.metrics.slack_error("chat.postMessage", error)
     log.warning("chat.postMessage failed (%s) ref=%s", error, click.reference)
     if error in FALLBACK_ERRORS:
         fallback = {**message, "response_type": "in_channel", "thread_ts": click.root, "replace_original": False}
@@ -198,7 +212,8 @@ def retire(click: Click, services: Services, action_id: str, note: str, suffix: 
     blocks: list[Block] | Any = message.get("blocks")
     if not isinstance(blocks, list) or not blocks:
         return
-    with services.retired.editing((click.channel, click.message_ts), (action_id, note, suffix)) as edits:
+    message_key = claim_name((click.channel, click.message_ts))
+    with services.state.edits.editing(message_key, (action_id, note, suffix)) as edits:
         for done_action, done_note, done_suffix in edits:
             blocks = mark_action_done(blocks, done_action, done_note, suffix=done_suffix)
         services.responder.post(

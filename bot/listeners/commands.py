@@ -7,11 +7,11 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.blocks import render_empty, render_page, render_usage
+from bot.blocks import Message, render_empty, render_page, render_usage
 from bot.listeners.common import EPHEMERAL, ack_then, failure_notice, shown_reference
-from bot.listeners.summary import answer_summary_command
+from bot.listeners.summary import summary_answer
 from bot.messages import Translator
-from bot.parsing import CommandRequest, ContactQuery, HelpRequest, parse_command
+from bot.parsing import CommandRequest, ContactQuery, HelpRequest, NameSearch, parse_command
 from bot.services import Services, new_reference
 from bot.views_summary import first_page_buttons
 
@@ -19,7 +19,7 @@ COMMAND = "/participations"
 
 
 def register(app: App, services: Services) -> None:
-    app.command(COMMAND)(ack_then(services, lambda body, _client: handle_command(body, services)))
+    app.command(COMMAND)(ack_then(services, lambda body, _client: handle_command(body, services), kind="command"))
 
 
 def handle_command(body: dict[str, Any], services: Services) -> None:
@@ -44,8 +44,15 @@ def handle_command(body: dict[str, Any], services: Services) -> None:
             outcome = "help"
             services.responder.post(response_url, {**render_usage(Translator(language())), **EPHEMERAL})
             return
-        identifier = request.query.identifier
         page = 1 if request.action == "page" else None
+        if isinstance(request, NameSearch):
+            from bot.listeners.lookup import answer_name_search  # lookup builds on this module: no import cycle
+
+            state = request.state.value if request.state else None
+            outcome, identifier = answer_name_search(request, services, language, response_url)
+            page = page if identifier else None  # a choice or a refusal shows no page
+            return
+        identifier = request.query.identifier
         state = request.query.state.value if request.query.state else None
         outcome = answer_command(request, services, language, response_url)
     except Exception as exc:
@@ -53,6 +60,7 @@ def handle_command(body: dict[str, Any], services: Services) -> None:
         reference = shown_reference(exc, reference)
         services.responder.post(response_url, message)
     finally:
+        services.metrics.command(outcome)
         services.audit(
             "command",
             body=body,
@@ -66,17 +74,38 @@ def handle_command(body: dict[str, Any], services: Services) -> None:
 
 
 def answer_command(
-    request: CommandRequest, services: Services, language: Callable[[], str], response_url: str | None
+    request: CommandRequest,
+    services: Services,
+    language: Callable[[], str],
+    response_url: str | None,
+    who: str | None = None,
 ) -> str:
     """`language` is still being looked up: it is asked for only once HubSpot has answered."""
+    message, found = first_answer(request, services, language, who)
+    if not found:
+        services.responder.post(response_url, {**message, **EPHEMERAL})
+        return "empty"
+    delivered = services.responder.post(
+        response_url, {**message, "response_type": "in_channel", "replace_original": False}
+    )
+    return "ok" if delivered else "post_failed"
+
+
+def first_answer(
+    request: CommandRequest, services: Services, language: Callable[[], str], who: str | None = None
+) -> tuple[Message, bool]:
+    """(the first page — or the summary — with its buttons, True), or (the "no participations" notice, False).
+
+    The same answer whichever way the contact was found: typed, chosen among namesakes, or taken from a message
+    (`who` names it in the notice when it was found by name).
+    """
     query = request.query
     if request.action == "summary":
-        return answer_summary_command(ContactQuery(query.identifier, query.state), services, language, response_url)
+        return summary_answer(ContactQuery(query.identifier, query.state), services, language, who)
     page = services.hubspot.breakdown(query.identifier, state=query.state, limit=query.limit)
     tr = Translator(language())
     if not page.results:
-        services.responder.post(response_url, {**render_empty(query, tr), **EPHEMERAL})
-        return "empty"
+        return render_empty(query, tr, who), False
     contact = page.contact
     message = render_page(
         page,
@@ -85,7 +114,4 @@ def answer_command(
         contact_url=services.contact_url(contact.contact_id if contact else None),
         extra_buttons=first_page_buttons(query, tr),
     )
-    delivered = services.responder.post(
-        response_url, {**message, "response_type": "in_channel", "replace_original": False}
-    )
-    return "ok" if delivered else "post_failed"
+    return message, True

@@ -28,19 +28,31 @@ log = logging.getLogger("bot.listeners")
 EPHEMERAL = {"response_type": "ephemeral", "replace_original": False}
 
 
-def ack_then(services: Services, work: Callable[[dict[str, Any], WebClient], None]) -> Callable[..., None]:
+def ack_then(
+    services: Services, work: Callable[[dict[str, Any], WebClient], None], *, kind: str
+) -> Callable[..., None]:
     """A listener that acks on the request thread, then hands `work` to the background pool.
 
     With `process_before_response=True` Bolt runs it synchronously and answers Slack as soon as it returns, so
     the ack never waits for a busy worker. (Bolt's own lazy listeners do the same but deep-copy and re-parse each
-    request first, which cost more CPU per ack than the rest of the request path.)
+    request first, which cost more CPU per ack than the rest of the request path.) `kind` (command, click) labels
+    the ack and lookup timings; a request counts as in flight from its ack until `work` returns.
     """
+    metrics = services.metrics
+
+    def answer(body: dict[str, Any], client: WebClient, arrival: float) -> None:
+        try:
+            work(body, client)
+        finally:
+            metrics.lookup_done(kind, arrival)
 
     def listener(ack: Callable[..., Any], body: dict[str, Any], client: WebClient) -> None:
         ack()
+        arrival = metrics.acked(kind)
         try:
-            services.background.submit(work, body, client)
+            services.background.submit(answer, body, client, arrival)
         except RuntimeError:  # the pool is shutting down: nothing can answer any more
+            metrics.lookup_dropped()
             log.error("dropped a request during shutdown")
 
     return listener
@@ -101,6 +113,15 @@ def failure_notice(exc: Exception, tr: Translator, identifier: str | None, refer
         return {**render_notice(text, tr, shown_ref), **EPHEMERAL}, type(exc).__name__
     log.exception("unexpected failure ref=%s", reference)
     return {**render_notice(tr("error.internal"), tr, reference), **EPHEMERAL}, "internal_error"
+
+
+def report_failure(
+    services: Services, response_url: str | None, exc: Exception, tr: Translator, identifier: str | None, reference: str
+) -> tuple[str, str]:
+    """Tell the user what went wrong; (audit outcome, the reference they were shown)."""
+    message, outcome = failure_notice(exc, tr, identifier, reference)
+    services.responder.post(response_url, message)
+    return outcome, shown_reference(exc, reference)
 
 
 def _escaped(values: dict[str, Any]) -> dict[str, Any]:

@@ -36,7 +36,9 @@ def register(app: App, services: Services) -> None:
         not_here_key="export.not_here",
     )
 
-    app.action(EXPORT_ACTION_ID)(ack_then(services, lambda body, client: button.run(body, client, services)))
+    app.action(EXPORT_ACTION_ID)(
+        ack_then(services, lambda body, client: button.run(body, client, services), kind="click")
+    )
 
 
 def deliver_export(click: Click, query: ContactQuery, gathered: Gathered, services: Services) -> None:
@@ -52,14 +54,17 @@ def deliver_export(click: Click, query: ContactQuery, gathered: Gathered, servic
             initial_comment=export_comment(gathered, query, click.tr, cap=cap),
         )
     except TimeoutError:
+        services.metrics.slack_error("files_upload_v2", "timeout")
         unconfirmed(click, services, "files_upload_v2")
     except SlackApiError as exc:
         error = str(exc.response.get("error", "unknown_error"))
+        services.metrics.slack_error("files_upload_v2", error)
         log.warning("files_upload_v2 failed (%s) ref=%s", error, click.reference)
         # Only membership problems are fixed by inviting the bot; anything else is for an admin.
         key = "error.post_failed" if error in {"not_in_channel", "channel_not_found"} else "error.slack_failed"
         raise ClickFailed(f"slack_{error}", click.notice(key, reason=escape(error))) from None
     except SlackClientError as exc:  # the upload step itself failed (not an API error)
+        services.metrics.slack_error("files_upload_v2", "upload_failed")
         log.warning("files_upload_v2 failed: %s ref=%s", type(exc).__name__, click.reference)
         raise ClickFailed("slack_upload_failed", click.notice("error.slack_failed", reason="upload_failed")) from None
     retire(click, services, EXPORT_ACTION_ID, click.tr("export.posted_in_thread"), "export")

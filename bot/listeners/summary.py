@@ -1,5 +1,5 @@
 """Summary: the `Summary` button posts the contact's attendance summary in the thread of the first page;
-`/participations <id> summary` posts it in the channel (with an Export CSV button under it).
+`/participations <id> summary` posts it in the channel (with an Export CSV button under it, see `summary_answer`).
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.blocks import render_empty
+from bot.blocks import Message, render_empty
 from bot.listeners.bulk import contact_button, fetch_all
 from bot.listeners.clicks import Click, answer_privately, post_in_thread, retire
-from bot.listeners.common import EPHEMERAL, ack_then
+from bot.listeners.common import ack_then
 from bot.messages import Translator
 from bot.parsing import ContactQuery, PageQuery
 from bot.services import Services
@@ -29,7 +29,9 @@ def register(app: App, services: Services) -> None:
         deliver=lambda click, query, gathered: deliver_summary(click, query, gathered, services),
     )
 
-    app.action(SUMMARY_ACTION_ID)(ack_then(services, lambda body, client: button.run(body, client, services)))
+    app.action(SUMMARY_ACTION_ID)(
+        ack_then(services, lambda body, client: button.run(body, client, services), kind="click")
+    )
 
 
 def summary_message(
@@ -56,21 +58,12 @@ def deliver_summary(click: Click, query: ContactQuery, gathered: Gathered, servi
     retire(click, services, SUMMARY_ACTION_ID, click.tr("summary.posted_in_thread"), "summary")
 
 
-def answer_summary_command(
-    query: ContactQuery, services: Services, language: Callable[[], str], response_url: str | None
-) -> str:
-    """`/participations <id> [state] summary`: the summary as a new message in the channel.
-
-    `language` is still being looked up; it is asked for once HubSpot has answered.
-    """
+def summary_answer(
+    query: ContactQuery, services: Services, language: Callable[[], str], who: str | None = None
+) -> tuple[Message, bool]:
+    """(the summary with its Export CSV button, True), or (the "no participations" notice, False)."""
     gathered = fetch_all(services, query)
     tr = Translator(language())
     if not gathered.records:
-        page_query = PageQuery(identifier=query.identifier, state=query.state)
-        services.responder.post(response_url, {**render_empty(page_query, tr), **EPHEMERAL})
-        return "empty"
-    message = summary_message(gathered, query, services, tr, with_export=True)
-    delivered = services.responder.post(
-        response_url, {**message, "response_type": "in_channel", "replace_original": False}
-    )
-    return "ok" if delivered else "post_failed"
+        return render_empty(PageQuery(identifier=query.identifier, state=query.state), tr, who), False
+    return summary_message(gathered, query, services, tr, with_export=True), True

@@ -1,4 +1,5 @@
-"""A tiny HubSpot on 127.0.0.1 that serves `participations.json` through the breakdown endpoint.
+"""A tiny HubSpot on 127.0.0.1 that serves `participations.json` through the breakdown endpoint (and finds its
+contacts by name through the CRM contact search).
 
 `preview --sample` points a real `HubSpotClient` at it, so the sample goes through the same URL building,
 authentication header, cursor paging, error mapping and parsing as production. Cursors are opaque to the client
@@ -11,9 +12,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -30,6 +32,7 @@ BREAKDOWN_PREFIXES = (
     "/marketing/marketing-events/2026-09/participations/contacts/",
 )
 CURSOR_PREFIX = "sample:"
+SEARCH_PATH = "/crm/v3/objects/contacts/search"
 
 Answer = tuple[int, dict[str, Any]]
 
@@ -50,6 +53,50 @@ def sample_identifiers() -> list[tuple[str, str, int]]:
     """(email, contact id, number of records) for each sample contact, for help texts."""
     raw = resources.files("bot.sample").joinpath("participations.json").read_text(encoding="utf-8")
     return [(c["identifiers"][0], c["identifiers"][1], len(c["results"])) for c in json.loads(raw)["contacts"]]
+
+
+@lru_cache(maxsize=1)
+def load_directory() -> tuple[dict[str, Any], ...]:
+    """The sample contacts as HubSpot's CRM search returns them: `{"id", "properties": {email, names, company}}`."""
+    raw = resources.files("bot.sample").joinpath("participations.json").read_text(encoding="utf-8")
+    directory: list[dict[str, Any]] = []
+    for contact in json.loads(raw)["contacts"]:
+        email, contact_id = contact["identifiers"][:2]
+        named: dict[str, Any] = next((r["associations"]["contact"] for r in contact["results"]), {})
+        properties = {
+            "email": email,
+            "firstname": named.get("firstname"),
+            "lastname": named.get("lastname"),
+            "company": contact.get("company"),
+        }
+        directory.append({"id": str(contact_id), "properties": properties, "archived": False})
+    return tuple(directory)
+
+
+def search(body: Any, authorization: str | None, directory: Sequence[Mapping[str, Any]]) -> Answer:
+    """HubSpot's contact search over the sample, as a pure function: every word of `query` must begin a word of
+    the contact's name, email or company (HubSpot matches by word prefix)."""
+    if authorization != f"Bearer {SAMPLE_TOKEN}":
+        return _error(401, "Authentication credentials not found.", "INVALID_AUTHENTICATION")
+    if not isinstance(body, Mapping) or not isinstance(body.get("query"), str):
+        return _error(400, "Invalid input JSON: query is required", "VALIDATION_ERROR")
+    limit = body.get("limit", 10)
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 200:
+        return _error(400, f"Invalid limit: {limit}", "VALIDATION_ERROR")
+    asked = body.get("properties")
+    wanted: list[Any] = asked if isinstance(asked, list) else []
+    words = body["query"].casefold().split()
+    found = []
+    for contact in directory:
+        text = " ".join(str(value) for value in contact["properties"].values() if value)
+        tokens = re.split(r"[\s@.]+", text.casefold())
+        if words and all(any(token.startswith(word) for token in tokens) for word in words):
+            properties = {key: value for key, value in contact["properties"].items() if key in wanted}
+            found.append({**contact, "properties": properties})
+    answer: dict[str, Any] = {"total": len(found), "results": found[:limit]}
+    if len(found) > limit:
+        answer["paging"] = {"next": {"after": str(limit)}}
+    return 200, answer
 
 
 def encode_cursor(offset: int) -> str:
@@ -131,6 +178,29 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # stdout and stderr stay the preview's own
         return
 
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(min(length, 64 * 1024)) if length else b""
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            body = None
+        if urlsplit(self.path).path == SEARCH_PATH:
+            status, answer_body = search(body, self.headers.get("Authorization"), load_directory())
+        else:
+            status, answer_body = _error(404, "no such endpoint", None)
+        self._reply(status, answer_body)
+
+    def _reply(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json;charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        if "correlationId" in body:
+            self.send_header("X-HubSpot-Correlation-Id", str(body["correlationId"]))
+        self.end_headers()
+        self.wfile.write(data)
+
     def do_GET(self) -> None:
         split = urlsplit(self.path)
         query = {key: values[0] for key, values in parse_qs(split.query).items()}
@@ -142,14 +212,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.records,
             link_base=f"http://{host!s}:{port}",
         )
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json;charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        if "correlationId" in body:
-            self.send_header("X-HubSpot-Correlation-Id", str(body["correlationId"]))
-        self.end_headers()
-        self.wfile.write(data)
+        self._reply(status, body)
 
 
 class SampleHubSpot:
