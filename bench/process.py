@@ -17,8 +17,21 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Variables the bot reads: a developer's own values must not leak into a benchmark run.
-BOT_ENV_PREFIXES = ("SLACK_", "HUBSPOT_", "ALLOWED_", "LOG_", "BOT_", "LISTENER_", "HTTP_THREADS", "MAX_EXPORT")
-BOT_ENV_NAMES = frozenset({"PORT", "REDIS_URL", "WEB_CONCURRENCY"})
+BOT_ENV_PREFIXES = (
+    "SLACK_",
+    "HUBSPOT_",
+    "ALLOWED_",
+    "LOG_",
+    "BOT_",
+    "LISTENER_",
+    "HTTP_THREADS",
+    "MAX_EXPORT",
+    "MAX_REQUEST",
+    "REQUEST_",
+    "REDIS_",
+    "METRICS_",
+)
+BOT_ENV_NAMES = frozenset({"PORT", "WEB_CONCURRENCY"})
 
 
 class BotFailedToStart(RuntimeError):

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -132,3 +134,14 @@ def test_the_ack_path_benchmark_times_real_acks_with_multiprocess_metrics() -> N
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "50 signed commands (multiprocess metrics): median" in completed.stdout
+
+
+def test_no_setting_of_the_developer_leaks_into_the_benchmarked_bot(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench.process import clean_environment
+
+    source = (REPO_ROOT / "bot" / "config.py").read_text(encoding="utf-8")
+    read_by_bot = set(re.findall(r"\benv(?:\.get\(|, )\"([A-Z][A-Z0-9_]+)\"", source))
+    assert {"REDIS_URL", "WEB_CONCURRENCY", "SLACK_BOT_TOKEN"} <= read_by_bot
+    for name in read_by_bot:
+        monkeypatch.setenv(name, "a developer's own value")
+    assert read_by_bot.isdisjoint(clean_environment({}))
