@@ -27,8 +27,10 @@ def _settings_for(mode: Mode, environ: Mapping[str, str] | None = None) -> Setti
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings_for("http", args.environ)
+    from bot.allocator import cap_malloc_arenas
     from bot.server import GunicornServer, metrics_directory
 
+    cap_malloc_arenas()  # before any thread exists; gunicorn's workers inherit it (README: Performance)
     with metrics_directory() as metrics_dir:
         GunicornServer(settings, host=args.host, port=args.port, metrics_dir=metrics_dir).run()
     return 0
@@ -41,6 +43,9 @@ def cmd_socket(args: argparse.Namespace) -> int:
     lookups of commands Slack already saw acked with it: their users would wait for an answer that never comes.
     """
     settings = _settings_for("socket", args.environ)
+    from bot.allocator import cap_malloc_arenas
+
+    cap_malloc_arenas()  # before the listener pool's threads exist
     from slack_bolt.adapter.socket_mode import SocketModeHandler
     from slack_sdk.errors import SlackApiError
 
