@@ -18,8 +18,21 @@ from tests.support.waiting import free_port
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Variables the bot reads: a developer's own values must not leak into a benchmark run.
-BOT_ENV_PREFIXES = ("SLACK_", "HUBSPOT_", "ALLOWED_", "LOG_", "BOT_", "LISTENER_", "HTTP_THREADS", "MAX_EXPORT")
-BOT_ENV_NAMES = frozenset({"PORT"})
+BOT_ENV_PREFIXES = (
+    "SLACK_",
+    "HUBSPOT_",
+    "ALLOWED_",
+    "LOG_",
+    "BOT_",
+    "LISTENER_",
+    "HTTP_THREADS",
+    "MAX_EXPORT",
+    "MAX_REQUEST",
+    "REQUEST_",
+    "REDIS_",
+    "METRICS_",
+)
+BOT_ENV_NAMES = frozenset({"PORT", "WEB_CONCURRENCY"})
 
 
 class BotFailedToStart(RuntimeError):
@@ -45,7 +58,8 @@ def clean_environment(settings: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def _status_kb(pid: int, key: str) -> int:
+def status_kb(pid: int, key: str) -> int:
+    """A `kB` (or count) field of /proc/<pid>/status: VmRSS, VmHWM, Threads; 0 when the process is gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(key + ":"):
@@ -147,7 +161,7 @@ class BotProcess:
     def sample_memory(self) -> None:
         """VmHWM is the kernel's own high-water mark: sampling once before exit catches the peak."""
         for pid in self.pids():
-            self._peak_kb[pid] = max(self._peak_kb.get(pid, 0), _status_kb(pid, "VmHWM"))
+            self._peak_kb[pid] = max(self._peak_kb.get(pid, 0), status_kb(pid, "VmHWM"))
 
     def peak_rss_kb(self) -> dict[int, int]:
         """Peak RSS per process of the tree (master first)."""

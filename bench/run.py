@@ -203,6 +203,10 @@ class Scenario:
         rate_limit: tuple[int, float] | None,
         bot_env: dict[str, str],
     ) -> None:
+        self.start_fakes(users=users, records=records, latency_s=latency_s, rate_limit=rate_limit)
+        self.bot = BotProcess(self.bot_settings(bot_env))
+
+    def start_fakes(self, *, users: int, records: int, latency_s: float, rate_limit: tuple[int, float] | None) -> None:
         self.hubspot = FakeHubSpot(token=HUBSPOT_TOKEN)
         self.hubspot.latency = latency_s
         self.hubspot.rate_limit = rate_limit
@@ -210,16 +214,17 @@ class Scenario:
         seed_contacts(self.hubspot, users, records)
         self.hubspot.start()
         self.slack.start()
-        self.bot = BotProcess(
-            {
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN,
-                "HUBSPOT_API_BASE": self.hubspot.url,
-                "SLACK_API_URL": self.slack.api_url,
-                **bot_env,
-            }
-        )
+
+    def bot_settings(self, bot_env: dict[str, str]) -> dict[str, str]:
+        """What every bot process of the scenario gets: the fakes' addresses and the benchmark's credentials."""
+        return {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN,
+            "HUBSPOT_API_BASE": self.hubspot.url,
+            "SLACK_API_URL": self.slack.api_url,
+            **bot_env,
+        }
 
     def sender(self) -> SlackSender:
         return SlackSender(self.bot.url + "/slack/events", SIGNING_SECRET, self.slack)
@@ -309,15 +314,21 @@ def run_commands(scenario: Scenario, users: Sequence[int], clients: int, timeout
     return phase
 
 
-def run_clicks(scenario: Scenario, pages: dict[int, dict[str, Any]], clients: int, timeout: float) -> Phase:
-    phase = Phase()
+def next_buttons(pages: dict[int, dict[str, Any]], wrong: list[str]) -> dict[int, str]:
+    """Each user's Next button value from their page 1; a page without one is noted in `wrong`."""
     buttons: dict[int, str] = {}
     for user, message in pages.items():
         button = find_button(message.get("blocks") or [])
         if button is None or not button.get("value"):
-            phase.wrong.append(f"user {user}: page 1 of {PAGE_SIZE} records has no Next button")
+            wrong.append(f"user {user}: page 1 of {PAGE_SIZE} records has no Next button")
         else:
             buttons[user] = str(button["value"])
+    return buttons
+
+
+def run_clicks(scenario: Scenario, pages: dict[int, dict[str, Any]], clients: int, timeout: float) -> Phase:
+    phase = Phase()
+    buttons = next_buttons(pages, phase.wrong)
     users = sorted(buttons)
 
     def click(sender: SlackSender, user: int) -> Any:
@@ -477,6 +488,7 @@ def run_scenario(
             wait_until(
                 lambda: len({p.name for p in scenario.slack_posts() if p.name in retire}) >= len(retire),
                 timeout=5,
+                check=False,
             )
         result.rss_kb = scenario.bot.peak_rss_kb()
         result.load_cpu_s = scenario.bot.cpu_seconds() - result.startup_cpu_s
@@ -723,6 +735,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra setting for the bot, e.g. HUBSPOT_MAX_CONCURRENCY=16 (repeatable)",
     )
     parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the raw figures as JSON")
+    parser.add_argument(
+        "--soak",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead of the scenarios: N lookups (command + Next) at a steady rate against one serve process, "
+        "memory (RSS) every 500 lookups (off by default)",
+    )
+    parser.add_argument("--soak-rate", type=float, default=20.0, metavar="R", help="soak lookups per second (20)")
+    parser.add_argument("--soak-users", type=int, default=1000, help="distinct users/contacts in the soak (1000)")
+    parser.add_argument(
+        "--soak-redis", action="store_true", help="soak with REDIS_URL set (starts a redis-server of its own)"
+    )
+    parser.add_argument(
+        "--two-processes",
+        action="store_true",
+        help="instead of the scenarios: two serve processes sharing a redis-server of their own, users spread over "
+        "both, every Next clicked on both at once, HubSpot enforcing --rate-limit across both (off by default)",
+    )
+    parser.add_argument(
+        "--two-process-users", type=int, default=100, metavar="N", help="users in that scenario (default 100)"
+    )
     return parser
 
 
@@ -742,6 +776,11 @@ def run(argv: Sequence[str] | None) -> int:
     if args.concurrency < 1 or args.records < 2 * PAGE_SIZE + 1 or args.render_runs < 1:
         print("bench: --concurrency ≥ 1, --records ≥ 21 and --render-runs ≥ 1 please", file=sys.stderr)
         return 2
+    if args.soak < 0 or args.soak_rate <= 0 or args.soak_users < 1 or args.two_process_users < 1:
+        print(
+            "bench: --soak ≥ 0, --soak-rate > 0, --soak-users ≥ 1 and --two-process-users ≥ 1 please", file=sys.stderr
+        )
+        return 2
     bot_env = dict(args.bot_env)
     settings = bot_defaults(bot_env)
     info = machine()
@@ -756,6 +795,16 @@ def run(argv: Sequence[str] | None) -> int:
     )
     print(f"command: python -m bench {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
     print(flush=True)
+    if args.soak or args.two_processes:  # separate runs, instead of the default scenarios
+        from bench.soak import run_soak
+        from bench.two_processes import run_two_processes
+
+        statuses = []
+        if args.two_processes:
+            statuses.append(run_two_processes(args, bot_env))
+        if args.soak:
+            statuses.append(run_soak(args, bot_env))
+        return max(statuses)
 
     results: list[Result] = []
     for latency_ms in args.latencies:
@@ -828,13 +877,19 @@ def run(argv: Sequence[str] | None) -> int:
                 print(f"note: {r.title}: {name} answered with an error — {item}")
     if args.json is not None:
         args.json.write_text(json.dumps(figures_json(results, render_median, render_p95, info, settings), indent=2))
+    if report_misbehaviour(problems):
+        return 1
+    print("result: every user got the right page; no ack failed")
+    return 0
+
+
+def report_misbehaviour(problems: Sequence[str]) -> bool:
+    """Print what the bot did wrong (the first 30); True when there was anything (exit status 1)."""
     if problems:
         print(f"\nMISBEHAVIOUR ({len(problems)}):", file=sys.stderr)
         for problem in problems[:30]:
             print(f"  {problem}", file=sys.stderr)
-        return 1
-    print("result: every user got the right page; no ack failed")
-    return 0
+    return bool(problems)
 
 
 def figures_json(

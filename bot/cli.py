@@ -24,8 +24,10 @@ def _settings_for(mode: Mode, environ: Mapping[str, str] | None = None) -> Setti
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings_for("http", args.environ)
+    from bot.serve.allocator import cap_malloc_arenas
     from bot.serve.gunicorn import GunicornServer, metrics_directory
 
+    cap_malloc_arenas()  # before any thread exists; gunicorn's workers inherit it (README: Performance)
     with metrics_directory() as metrics_dir:
         GunicornServer(settings, host=args.host, port=args.port, metrics_dir=metrics_dir).run()
     return 0
@@ -33,6 +35,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_socket(args: argparse.Namespace) -> int:
     settings = _settings_for("socket", args.environ)
+    from bot.serve.allocator import cap_malloc_arenas
+
+    cap_malloc_arenas()  # before the listener pool's threads exist
     from bot.serve.socket_mode import run_socket_mode
 
     return run_socket_mode(settings, metrics_host=args.metrics_host, metrics_port=args.metrics_port)

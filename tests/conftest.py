@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -64,6 +66,18 @@ class Bot:
         self.app.close()
         self._server.shutdown()
         self._server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Tests that run `configure_logging` (directly or through the CLI) point the root logger at that test's
+    captured stderr; put everything back, so later tests' threads never write to a closed stream."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, logging.getLogger("urllib3").level, sys.excepthook, threading.excepthook)
+    yield
+    root.handlers[:], level, urllib3_level, sys.excepthook, threading.excepthook = saved
+    root.setLevel(level)
+    logging.getLogger("urllib3").setLevel(urllib3_level)
 
 
 @pytest.fixture

@@ -5,36 +5,40 @@ No timing is asserted: the benchmark prints figures; it fails only when the bot 
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_benchmark_runs_and_prints_its_table() -> None:
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "--concurrency",
-            "3",
-            "--latencies",
-            "50",
-            "--skip-rate-limit",
-            "--sequential",
-            "0",
-            "--render-runs",
-            "20",
-            "--reply-timeout",
-            "10",
-        ],
+def run_bench(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         check=False,
+    )
+
+
+def test_benchmark_runs_and_prints_its_table() -> None:
+    completed = run_bench(
+        "--concurrency",
+        "3",
+        "--latencies",
+        "50",
+        "--skip-rate-limit",
+        "--sequential",
+        "0",
+        "--render-runs",
+        "20",
+        "--reply-timeout",
+        "10",
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     out = completed.stdout
@@ -54,34 +58,69 @@ def test_benchmark_runs_and_prints_its_table() -> None:
 
 def test_benchmark_exits_1_when_the_bot_misbehaves() -> None:
     # A bot with another signing secret answers every signed request 401: acks fail, no page is delivered.
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "--concurrency",
-            "2",
-            "--latencies",
-            "50",
-            "--skip-rate-limit",
-            "--sequential",
-            "0",
-            "--render-runs",
-            "5",
-            "--reply-timeout",
-            "3",
-            "--bot-env",
-            "SLACK_SIGNING_SECRET=not-the-one-slack-uses",
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    completed = run_bench(
+        "--concurrency",
+        "2",
+        "--latencies",
+        "50",
+        "--skip-rate-limit",
+        "--sequential",
+        "0",
+        "--render-runs",
+        "5",
+        "--reply-timeout",
+        "3",
+        "--bot-env",
+        "SLACK_SIGNING_SECRET=not-the-one-slack-uses",
     )
     assert completed.returncode == 1, completed.stdout + completed.stderr
     assert "MISBEHAVIOUR" in completed.stderr
     assert "ack not 200" in completed.stderr
+
+
+def test_soak_prints_memory_at_every_checkpoint() -> None:
+    # 60 lookups at 30/s: too short to say anything about memory, long enough to see the soak run end to end.
+    completed = run_bench("--soak", "60", "--soak-rate", "30", "--soak-users", "5", "--latencies", "20")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    out = completed.stdout
+    assert "| lookups | s | worker RSS (MiB) | master RSS (MiB) | worker threads | ack p99 (ms) |" in out, out
+    assert "| 60 |" in out, out
+    assert "lookups: 60 ok, 0 lost, 0 wrong" in out, out
+    assert "| figure | target |" not in out  # the soak replaces the burst scenarios
+
+
+def test_two_processes_sharing_redis_report_duplicates_and_429s() -> None:
+    # Needs redis-server (CI installs it). Duplicates and 429s are figures here, not failures: a lost or wrong
+    # page, or a non-200 ack, is.
+    completed = run_bench("--two-processes", "--two-process-users", "4", "-c", "2", "--records", "21", timeout=90)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    out = completed.stdout
+    for heading in (
+        "| figure | target | 2 × serve + Redis, 4 users, 100 req/10 s, L=200 ms |",
+        "all acks p99 (ms)",
+        "double clicks: page 2 posted / duplicates | dup 0 | 4 / ",
+        "HubSpot requests / 429s",
+        "users.info calls",
+        "Redis keys / used memory after the run",
+        "command replies |  | 4 ok, 0 rate-limit error, 0 other error, 0 lost |",
+    ):
+        assert heading in out, out
+
+
+def test_readme_option_table_lists_every_benchmark_option() -> None:
+    from bench.run import build_parser
+
+    performance = (REPO_ROOT / "README.md").read_text(encoding="utf-8").split("## Performance", 1)[1]
+    performance = performance.split("\n## ", 1)[0]
+    table = [line for line in performance.splitlines() if line.startswith("| `-")]
+    documented = {option for line in table for option in re.findall(r"`(--[a-z0-9-]+)", line)}
+    options = {
+        option
+        for action in build_parser()._actions
+        for option in action.option_strings
+        if option.startswith("--") and option != "--help"
+    }
+    assert documented == options
 
 
 def test_the_ack_path_benchmark_times_real_acks_with_multiprocess_metrics() -> None:
@@ -95,3 +134,14 @@ def test_the_ack_path_benchmark_times_real_acks_with_multiprocess_metrics() -> N
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "50 signed commands (multiprocess metrics): median" in completed.stdout
+
+
+def test_no_setting_of_the_developer_leaks_into_the_benchmarked_bot(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench.process import clean_environment
+
+    source = (REPO_ROOT / "bot" / "config.py").read_text(encoding="utf-8")
+    read_by_bot = set(re.findall(r"\benv(?:\.get\(|, )\"([A-Z][A-Z0-9_]+)\"", source))
+    assert {"REDIS_URL", "WEB_CONCURRENCY", "SLACK_BOT_TOKEN"} <= read_by_bot
+    for name in read_by_bot:
+        monkeypatch.setenv(name, "a developer's own value")
+    assert read_by_bot.isdisjoint(clean_environment({}))

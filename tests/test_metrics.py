@@ -237,7 +237,9 @@ def test_three_gunicorn_workers_show_one_count_on_every_scrape(
         children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
         workers = wait_until(lambda: len(children.read_text().split()) == 3 and children.read_text().split())
         # The master's own directory (a worker's file names carry its pid).
-        found = list(Path(tempfile.gettempdir()).glob(f"participations-metrics-*/gauge_livesum_{workers[0]}.db"))
+        pattern = f"participations-metrics-*/gauge_livesum_{workers[0]}.db"
+        # A worker writes its file once it has built its app: a listed process may still be booting.
+        found = wait_until(lambda: list(Path(tempfile.gettempdir()).glob(pattern)))
         assert len(found) == 1
         directory = found[0].parent
         assert (directory / f"gauge_livesum_{workers[0]}.db").exists()
