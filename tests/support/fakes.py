@@ -1,5 +1,9 @@
 """Loopback stand-ins for HubSpot and for Slack's Web API: real HTTP servers on 127.0.0.1.
 
+The HubSpot stand-in answers as the bundled sample server does (bot/sample/server.py: the same endpoint paths,
+search matching and state filter) and adds what tests need on top: recorded calls, scripted answers and faults,
+rate limits.
+
 The bot reaches them only through `HUBSPOT_API_BASE`, `SLACK_API_URL` and the response URLs they hand out,
 exactly as it reaches the real services. Both record what they received and can be told to misbehave.
 """
@@ -20,16 +24,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
-BREAKDOWN_PREFIXES = (
-    "/marketing/v3/marketing-events/participations/contacts/",
-    "/marketing/marketing-events/2026-09/participations/contacts/",
-)
-SEARCH_PATH = "/crm/v3/objects/contacts/search"
-SEARCH_SCOPE = "crm.objects.contacts.read"
+from bot.hubspot.errors import SEARCH_SCOPE
+from bot.sample.server import SEARCH_PATH, breakdown_identifier, in_state, matching_contacts
 
 
 class _Server(ThreadingHTTPServer):
@@ -275,15 +275,7 @@ class FakeHubSpot(_Base):
         body = call.body if isinstance(call.body, dict) else {}
         if not isinstance(body.get("query"), str) or not isinstance(body.get("limit"), int):
             return Scripted(400, {"status": "error", "message": "Invalid input JSON", "category": "VALIDATION_ERROR"})
-        words = body["query"].lower().split()
-        found = []
-        for contact in self.searchable:
-            props = contact["properties"]
-            haystack = " ".join(str(props.get(k) or "") for k in ("firstname", "lastname", "email", "company"))
-            tokens = haystack.lower().replace("@", " ").replace(".", " ").split()
-            if words and all(any(token.startswith(word) for token in tokens) for word in words):
-                wanted = body.get("properties") or []
-                found.append({**contact, "properties": {k: v for k, v in props.items() if k in wanted}})
+        found = matching_contacts(body["query"], self.searchable, body.get("properties") or [])
         limit = max(1, min(200, body["limit"]))
         answer: dict[str, Any] = {"total": len(found), "results": found[:limit]}
         if len(found) > limit:
@@ -359,7 +351,7 @@ class FakeHubSpot(_Base):
                     "category": "VALIDATION_ERROR",
                 },
             )
-        matching = [r for r in records if state is None or r["properties"]["attendanceState"] == state]
+        matching = in_state(records, state)
         limit = max(1, min(100, int(call.query.get("limit", "10"))))
         offset = self.offset_from(call.query["after"]) if "after" in call.query else 0
         page = matching[offset : offset + limit]
@@ -428,14 +420,9 @@ class _HubSpotHandler(_Handler):
         owner: FakeHubSpot = self.server.owner
         split = urlsplit(self.path)
         raw_path = split.path
-        identifier = ""
-        matched = False
-        for prefix in BREAKDOWN_PREFIXES:
-            if raw_path.startswith(prefix) and raw_path.endswith("/breakdown"):
-                segment = raw_path[len(prefix) : -len("/breakdown")]
-                if "/" not in segment:  # exactly one path segment
-                    identifier = unquote(segment)
-                    matched = True
+        named = breakdown_identifier(raw_path)
+        identifier = named or ""
+        matched = named is not None
         query = {k: v[0] for k, v in parse_qs(split.query).items()}
         call = HubSpotCall(raw_path, identifier, query, dict(self.headers.items()), started=started)
         with owner.lock:
