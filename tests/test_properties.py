@@ -24,7 +24,7 @@ from bot.domain.emails import emails_in_message
 from bot.domain.queries import Choice, CommandRequest, HelpRequest, InputError, NameSearch, PageQuery
 from bot.hubspot.models import State, parse_page
 from bot.i18n import LANGUAGES, Translator
-from bot.render.blocks import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT
+from bot.render.blocks import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from bot.render.page import render_page
 
 T = TypeVar("T")
@@ -423,7 +423,7 @@ def check_view(body: dict[str, Any], query: PageQuery, language: str, link: bool
     blocks = message["blocks"]
 
     assert 1 <= len(blocks) <= MAX_BLOCKS
-    assert 0 < len(message["text"]) <= 4000
+    assert 0 < len(message["text"]) <= MAX_FALLBACK_TEXT
     for block in blocks:
         parsed = Block.parse(block)
         assert parsed is not None

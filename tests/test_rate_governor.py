@@ -10,8 +10,21 @@ from bot.config import Settings
 from bot.hubspot.client import HubSpotClient
 from bot.hubspot.pacing import JITTER_ALLOWANCE, RateGovernor
 from bot.state import Limit
+from bot.state.memory import MemoryRateWindow
 from tests.conftest import VirtualTime
 from tests.support.fakes import FakeHubSpot, Scripted, participation
+
+
+class CountingWindow(MemoryRateWindow):
+    """This process's window, counting the send times it booked (to wait for a waiter without peeking inside)."""
+
+    booked = 0
+
+    def book(self, capacity: int, window: float, max_wait: float) -> float | None:
+        slot = super().book(capacity, window, max_wait)
+        if slot is not None:
+            self.booked += 1
+        return slot
 
 
 def exact_governor(cap: int, window: float, **options: Any) -> RateGovernor:
@@ -42,15 +55,15 @@ def test_a_booking_past_the_deadline_is_refused_at_once_without_waiting() -> Non
 
 def test_a_pause_that_arrives_while_waiting_pushes_the_send_back() -> None:
     clock = VirtualTime(start=0.0)
-    governor = exact_governor(1, 1.0, clock=clock.clock, sleep=clock.sleep)
-    assert governor.acquire(deadline=100.0)
 
     def sleep_and_hear_a_429(seconds: float) -> None:
         clock.sleep(seconds)
         if len(clock.sleeps) == 1:
             governor.pause(5.0)  # another thread's request was answered 429 meanwhile
 
-    governor._sleep = sleep_and_hear_a_429
+    governor = exact_governor(1, 1.0, clock=clock.clock, sleep=sleep_and_hear_a_429)
+    assert governor.acquire(deadline=100.0)
+    assert clock.sleeps == []  # the first send does not wait
     assert governor.acquire(deadline=100.0)
     assert clock.clock() == 6.0
 
@@ -87,7 +100,8 @@ def test_concurrent_callers_are_served_in_order_and_none_misses_a_reachable_dead
 def test_an_earlier_caller_is_not_overtaken_by_later_ones() -> None:
     # One send per 0.1 s. The first waiter can make its deadline only if it gets the next slot; five callers
     # arriving after it must not take that slot from it.
-    governor = exact_governor(1, 0.1)
+    store = CountingWindow()
+    governor = exact_governor(1, 0.1, store=store)
     start = time.monotonic()
     assert governor.acquire(start + 1)
     order: list[str] = []
@@ -101,7 +115,7 @@ def test_an_earlier_caller_is_not_overtaken_by_later_ones() -> None:
     first = threading.Thread(target=caller, args=("first", start + 0.15))
     first.start()
     waited = time.monotonic() + 1
-    while len(governor.store._sent) < 2 and time.monotonic() < waited:  # type: ignore[attr-defined]  # until the first waiter has booked its slot
+    while store.booked < 2 and time.monotonic() < waited:  # until the first waiter has booked its slot
         time.sleep(0.005)
     later = [threading.Thread(target=caller, args=(f"later{i}", start + 5)) for i in range(5)]
     for thread in later:

@@ -45,5 +45,5 @@ def test_memory_claims_are_bounded_by_size_as_well_as_age() -> None:
     claims = MemoryClickClaims(ttl=600, max_items=100)
     for index in range(1000):
         assert claims.claim(f"burst-{index}")
-    assert len(claims._claims) == 100
+    assert len(claims) == 100
     assert not claims.claim("burst-999")  # the newest are kept

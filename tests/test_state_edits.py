@@ -94,4 +94,4 @@ def test_memory_edits_are_bounded_by_size() -> None:
     for index in range(200):
         with edits.editing(f"C1/{index}", SUMMARY):
             pass
-    assert len(edits._messages) == 20
+    assert len(edits) == 20

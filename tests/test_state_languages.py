@@ -38,5 +38,5 @@ def test_memory_languages_are_bounded_by_size() -> None:
     cache = MemoryLanguageCache(ttl=3600, max_items=50)
     for index in range(500):
         cache.put(f"U{index}", "en")
-    assert len(cache._languages) == 50
+    assert len(cache) == 50
     assert cache.get("U499") == "en" and cache.get("U0") is None

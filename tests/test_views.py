@@ -13,7 +13,7 @@ from bot.domain.buttons import decode_query
 from bot.domain.queries import PageQuery
 from bot.hubspot.models import State, parse_page
 from bot.i18n import Translator, duration
-from bot.render.blocks import NEXT_ACTION_ID, displayable, escape, truncate
+from bot.render.blocks import MAX_FALLBACK_TEXT, NEXT_ACTION_ID, displayable, escape, truncate
 from bot.render.page import render_page
 from bot.render.used_buttons import mark_button_used
 from tests.support.fakes import all_text, find_button, participation
@@ -94,7 +94,7 @@ def test_every_block_of_a_hundred_long_entries_is_valid() -> None:
         Block.parse(block).to_dict()
         if block["type"] == "section":
             assert len(block["text"]["text"]) <= 3000
-    assert len(message["text"]) <= 4000
+    assert len(message["text"]) <= MAX_FALLBACK_TEXT
 
 
 def test_mark_action_done_keeps_content_and_other_buttons() -> None:
