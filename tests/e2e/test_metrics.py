@@ -24,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.config import Settings
 from bot.metrics import Metrics, hubspot_status_label, metrics_endpoint, outcome_label, slack_error_label
 from tests.conftest import Bot
+from tests.e2e.test_socket_mode import APP_TOKEN, running_socket_bot
 from tests.support.fakes import (
     FakeHubSpot,
     FakeSlack,
@@ -38,7 +39,6 @@ from tests.support.processes import ROOT, clean_env, serving
 from tests.support.socket_mode import FakeSocketMode
 from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
 from tests.support.waiting import free_port, wait_until
-from tests.test_socket_mode import APP_TOKEN, running_socket_bot
 
 METRICS_TOKEN = "metrics-token-5f2b9c"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]

@@ -15,6 +15,8 @@ import pytest
 
 from bot.config import Settings
 from tests.conftest import Bot
+from tests.e2e.test_end_to_end import assert_valid_message
+from tests.e2e.test_metrics import parse, value
 from tests.support.fakes import (
     SEARCH_PATH,
     FakeHubSpot,
@@ -26,8 +28,6 @@ from tests.support.fakes import (
 )
 from tests.support.flows import ephemeral, run_command
 from tests.support.waiting import wait_until
-from tests.test_end_to_end import assert_valid_message
-from tests.test_metrics import parse, value
 
 CHOICE_TS = "1790000005.000100"
 

@@ -17,6 +17,7 @@ import requests
 
 from bot.render.blocks import NEXT_ACTION_ID
 from bot.render.summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID
+from tests.e2e.test_socket_mode import APP_TOKEN, block_actions, bot_env, start_bot
 from tests.support.fakes import (
     FakeHubSpot,
     FakeSlack,
@@ -31,7 +32,6 @@ from tests.support.processes import Served, serving
 from tests.support.redis_server import RedisServer
 from tests.support.socket_mode import FakeSocketMode
 from tests.support.tokens import SIGNING_SECRET
-from tests.test_socket_mode import APP_TOKEN, block_actions, bot_env, start_bot
 
 EMAIL = "jane@example.com"
 SMALL = {"LISTENER_WORKERS": "8", "HTTP_THREADS": "8"}  # keep two processes light on a shared CI machine

@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from tests.support.processes import ROOT
+
 
 def _glibc() -> bool:
     try:
@@ -48,7 +50,7 @@ with tempfile.TemporaryDirectory() as tmp:
 
 
 def _arenas(*, cap: bool, environ: dict[str, str]) -> int:
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = str(ROOT)
     completed = subprocess.run(
         [sys.executable, "-c", ARENAS_AFTER_THREADS.format(root=root, cap=cap)],
         env=environ,

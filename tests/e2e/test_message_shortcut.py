@@ -12,11 +12,11 @@ import pytest
 
 from bot.config import Settings
 from tests.conftest import Bot
+from tests.e2e.test_end_to_end import assert_valid_message
+from tests.e2e.test_metrics import parse, value
 from tests.support.fakes import FakeHubSpot, FakeSlack, all_text, choice_buttons, find_button, participation
 from tests.support.flows import ephemeral
 from tests.support.waiting import wait_until
-from tests.test_end_to_end import assert_valid_message
-from tests.test_metrics import parse, value
 
 ALERT_TS = "1790000100.000100"
 ROOT_TS = "1790000050.000100"
