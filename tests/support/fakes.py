@@ -30,6 +30,7 @@ import requests
 
 from bot.hubspot.errors import SEARCH_SCOPE
 from bot.sample.server import SEARCH_PATH, breakdown_identifier, in_state, matching_contacts
+from tests.support.waiting import wait_on
 
 
 class _Server(ThreadingHTTPServer):
@@ -78,16 +79,7 @@ class _Base:
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
         """Block until `predicate()` is truthy (re-checked whenever a request arrives)."""
-        deadline = time.monotonic() + timeout
-        with self.lock:
-            while True:
-                result = predicate()
-                if result:
-                    return result
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError("timed out waiting for the fake server")
-                self.lock.wait(min(remaining, 0.1))
+        return wait_on(self.lock, predicate, timeout)
 
 
 class _Handler(BaseHTTPRequestHandler):

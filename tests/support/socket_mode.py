@@ -19,6 +19,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.support.waiting import wait_on
+
 WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 PATH = "/link"
 
@@ -299,16 +301,7 @@ class FakeSocketMode:
     # -- what tests use -------------------------------------------------------------------------------
 
     def wait_for(self, predicate: Any, timeout: float = 10.0, what: str = "the Socket Mode client") -> Any:
-        deadline = time.monotonic() + timeout
-        with self.lock:
-            while True:
-                result = predicate()
-                if result:
-                    return result
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-                self.lock.wait(min(remaining, 0.1))
+        return wait_on(self.lock, predicate, timeout, what=what)
 
     def wait_for_client(self, timeout: float = 10.0) -> None:
         self.wait_for(lambda: self.clients, timeout, "a WebSocket client")
