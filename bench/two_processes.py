@@ -22,21 +22,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.measure import Phase, Sent, percentile
 from bench.process import BotFailedToStart, BotProcess
 from bench.redis_server import RedisServer
-from bench.run import (
+from bench.report import fmt, report_misbehaviour
+from bench.scenarios import (
     SIGNING_SECRET,
-    Phase,
     Scenario,
-    Sent,
     catalogue_text,
     expected_records,
-    fmt,
     message_ts,
     next_buttons,
-    percentile,
     records_shown,
-    report_misbehaviour,
     run_commands,
     user_id,
 )

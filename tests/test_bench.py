@@ -108,7 +108,7 @@ def test_two_processes_sharing_redis_report_duplicates_and_429s() -> None:
 
 
 def test_readme_option_table_lists_every_benchmark_option() -> None:
-    from bench.run import build_parser
+    from bench.cli import build_parser
 
     performance = (REPO_ROOT / "README.md").read_text(encoding="utf-8").split("## Performance", 1)[1]
     performance = performance.split("\n## ", 1)[0]
