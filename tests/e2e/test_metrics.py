@@ -35,7 +35,7 @@ from tests.support.fakes import (
     participation,
 )
 from tests.support.flows import click, run_command
-from tests.support.processes import ROOT, clean_env, serving
+from tests.support.processes import ROOT, clean_env, run_bot, serving
 from tests.support.socket_mode import FakeSocketMode
 from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
 from tests.support.waiting import free_port, wait_until
@@ -192,13 +192,8 @@ def test_a_metrics_port_in_use_is_refused_in_one_line(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = str(taken.getsockname()[1])
-        result = subprocess.run(
-            [sys.executable, "-m", "bot", "socket", "--metrics-port", port, "--metrics-host", "127.0.0.1"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=30,
+        result = run_bot(
+            "socket", "--metrics-port", port, "--metrics-host", "127.0.0.1", cwd=tmp_path, env=env, timeout=30
         )
     assert result.returncode == 2
     assert (

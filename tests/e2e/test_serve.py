@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.fakes import FakeHubSpot, FakeSlack, SlackSender, all_text, participation
-from tests.support.processes import clean_env, serving
+from tests.support.processes import clean_env, run_bot, serving
 from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
 from tests.support.waiting import free_port
 
@@ -63,14 +62,7 @@ def test_a_restart_finishes_the_answers_already_acknowledged(
 
 def test_a_missing_variable_fails_with_one_line_naming_it(tmp_path: Path) -> None:
     env = clean_env(SLACK_BOT_TOKEN=BOT_TOKEN, HUBSPOT_ACCESS_TOKEN=HUBSPOT_TOKEN)
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "serve", "--port", str(free_port())],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = run_bot("serve", "--port", str(free_port()), cwd=tmp_path, env=env, timeout=30)
     assert result.returncode == 2
     assert "SLACK_SIGNING_SECRET" in result.stderr
     assert "Traceback" not in result.stderr
@@ -79,23 +71,14 @@ def test_a_missing_variable_fails_with_one_line_naming_it(tmp_path: Path) -> Non
 
 def test_socket_mode_needs_an_app_token(tmp_path: Path) -> None:
     env = clean_env(SLACK_BOT_TOKEN=BOT_TOKEN, HUBSPOT_ACCESS_TOKEN=HUBSPOT_TOKEN, SLACK_APP_TOKEN="xoxb-wrong-kind")
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "socket"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30
-    )
+    result = run_bot("socket", cwd=tmp_path, env=env, timeout=30)
     assert result.returncode == 2
     assert "xapp-" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_an_impossible_port_is_refused_in_one_line(tmp_path: Path) -> None:
     env = clean_env(SLACK_BOT_TOKEN=BOT_TOKEN, HUBSPOT_ACCESS_TOKEN=HUBSPOT_TOKEN, SLACK_SIGNING_SECRET="s")
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "serve", "--port", "99999"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = run_bot("serve", "--port", "99999", cwd=tmp_path, env=env, timeout=30)
     assert result.returncode == 2
     assert "--port" in result.stderr and "65535" in result.stderr
     assert "Traceback" not in result.stderr

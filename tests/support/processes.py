@@ -104,3 +104,17 @@ def serving(
         yield served
     finally:
         served.stop()
+
+
+def run_bot(*arguments: str, cwd: Path, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`python -m bot <arguments>` to its end, in `cwd` (no .env unless a test puts one there), its output kept."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *arguments],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=timeout,
+        check=False,
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from hypothesis import strategies as st
 
 from bot.config import ConfigError, load_settings
 from bot.logging_setup import JsonFormatter, ScrubbingFormatter, configure_logging
+from tests.support.processes import run_bot
 
 SECRETS = ("xoxb-1234-5678-abcdef", "xapp-1-A1-99-ffff", "pat-na1-11111111-2222-3333", "Bearer sk-live-secret")
 
@@ -84,15 +84,13 @@ def test_settings_read_log_variables() -> None:
 
 def test_preview_json_keeps_stdout_pure_with_json_logs(tmp_path: Path) -> None:
     """LOG_FORMAT=json LOG_LEVEL=DEBUG: stdout is exactly the payload, every stderr line is a JSON object."""
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "preview", "--sample", "jane@example.com", "--json"],
-        env={"PATH": os.environ.get("PATH", ""), "LOG_FORMAT": "json", "LOG_LEVEL": "DEBUG"},
+    result = run_bot(
+        "preview",
+        "--sample",
+        "jane@example.com",
+        "--json",
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-        check=False,
+        env={"PATH": os.environ.get("PATH", ""), "LOG_FORMAT": "json", "LOG_LEVEL": "DEBUG"},
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["blocks"]

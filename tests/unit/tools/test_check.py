@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import re
 import socket
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,7 @@ from bot.cli import main
 from bot.scopes import REQUIRED_BOT_SCOPES
 from bot.tools.check import PROBE_IDENTIFIER
 from tests.support.fakes import FakeHubSpot, FakeSlack, Scripted
+from tests.support.processes import run_bot
 from tests.support.redis_server import RedisServer
 from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
 from tests.support.waiting import free_port
@@ -253,16 +252,7 @@ def test_real_cli_process_with_a_wrong_token_in_dotenv(env: dict[str, str], tmp_
     """The real entry point, the token read from `.env` in the working directory: ✗ with the fix, exit 1."""
     (tmp_path / ".env").write_text("HUBSPOT_ACCESS_TOKEN=wrong-token\n", encoding="utf-8")
     environment = {k: v for k, v in env.items() if k != "HUBSPOT_ACCESS_TOKEN"}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "check"],
-        env={"PATH": os.environ.get("PATH", ""), **environment},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-        check=False,
-    )
+    result = run_bot("check", cwd=tmp_path, env={"PATH": os.environ.get("PATH", ""), **environment})
     assert result.returncode == 1
     assert "✗ HubSpot: HubSpot rejected HUBSPOT_ACCESS_TOKEN (401" in result.stdout
     assert "✓ Slack auth.test" in result.stdout
