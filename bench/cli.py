@@ -188,20 +188,7 @@ def run(argv: Sequence[str] | None) -> int:
     results: list[Result] = []
     for plan in planned_scenarios(args):
         print(plan.progress, file=sys.stderr, flush=True)
-        results.append(
-            run_scenario(
-                plan.title,
-                users=plan.users,
-                clients=plan.clients,
-                records=args.records,
-                latency_s=plan.latency_s,
-                rate_limit=plan.rate_limit,
-                clicks=plan.clicks,
-                reply_timeout=plan.reply_timeout,
-                bot_env=bot_env,
-                one_at_a_time=plan.one_at_a_time,
-            )
-        )
+        results.append(run_scenario(plan, records=args.records, bot_env=bot_env))
     print("… render_page", file=sys.stderr, flush=True)
     render_median, render_p95 = render_timing(args.render_runs)
 

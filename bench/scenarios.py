@@ -321,19 +321,9 @@ class Result:
         return problems
 
 
-def run_scenario(
-    title: str,
-    *,
-    users: int,
-    clients: int,
-    records: int,
-    latency_s: float,
-    rate_limit: tuple[int, float] | None,
-    clicks: bool,
-    reply_timeout: float,
-    bot_env: dict[str, str],
-    one_at_a_time: bool = False,
-) -> Result:
+def run_scenario(plan: Planned, *, records: int, bot_env: dict[str, str]) -> Result:
+    title, users, clients, latency_s, rate_limit = plan.title, plan.users, plan.clients, plan.latency_s, plan.rate_limit
+    clicks, reply_timeout, one_at_a_time = plan.clicks, plan.reply_timeout, plan.one_at_a_time
     result = Result(title, errors_are_wrong=rate_limit is None)
     scenario = Scenario(users=users, records=records, latency_s=latency_s, rate_limit=rate_limit, bot_env=bot_env)
     try:

@@ -14,6 +14,9 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# One burst at 50 ms, no one-at-a-time run, no rate-limit scenario: the smallest run that still tests every phase.
+ONE_SMALL_BURST = ("--latencies", "50", "--skip-rate-limit", "--sequential", "0")
+
 
 def run_bench(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -27,19 +30,7 @@ def run_bench(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[st
 
 
 def test_benchmark_runs_and_prints_its_table() -> None:
-    completed = run_bench(
-        "--concurrency",
-        "3",
-        "--latencies",
-        "50",
-        "--skip-rate-limit",
-        "--sequential",
-        "0",
-        "--render-runs",
-        "20",
-        "--reply-timeout",
-        "10",
-    )
+    completed = run_bench(*ONE_SMALL_BURST, "--concurrency", "3", "--render-runs", "20", "--reply-timeout", "10")
     assert completed.returncode == 0, completed.stdout + completed.stderr
     out = completed.stdout
     for heading in (
@@ -59,13 +50,9 @@ def test_benchmark_runs_and_prints_its_table() -> None:
 def test_benchmark_exits_1_when_the_bot_misbehaves() -> None:
     # A bot with another signing secret answers every signed request 401: acks fail, no page is delivered.
     completed = run_bench(
+        *ONE_SMALL_BURST,
         "--concurrency",
         "2",
-        "--latencies",
-        "50",
-        "--skip-rate-limit",
-        "--sequential",
-        "0",
         "--render-runs",
         "5",
         "--reply-timeout",

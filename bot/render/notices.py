@@ -5,16 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain.queries import InputError
-from bot.hubspot.errors import (
-    AuthenticationFailed,
-    BadRequest,
-    ContactNotFound,
-    DailyLimitReached,
-    HubSpotError,
-    MissingScopes,
-    RateLimited,
-    Unavailable,
-)
+from bot.hubspot import errors
 from bot.i18n import Translator
 from bot.render.blocks import Block, Message, context, escape, header, section
 
@@ -37,22 +28,26 @@ def render_notice(text: str, tr: Translator, reference: str | None = None) -> Me
     return {"text": fallback, "blocks": blocks}
 
 
-def hubspot_error_text(error: HubSpotError, tr: Translator, identifier: str) -> str:
-    if isinstance(error, ContactNotFound):
+def hubspot_error_text(error: errors.HubSpotError, tr: Translator, identifier: str) -> str:
+    if isinstance(error, errors.ContactNotFound):
         return tr("error.not_found", identifier=escape(identifier))
-    if isinstance(error, AuthenticationFailed):
-        return tr("error.auth")
-    if isinstance(error, MissingScopes):
+    if isinstance(error, errors.MissingScopes):
         return tr("error.scope", scopes=", ".join(f"`{escape(s)}`" for s in error.required_scopes))
-    if isinstance(error, DailyLimitReached):
-        return tr("error.daily_limit")
-    if isinstance(error, RateLimited):
-        return tr("error.rate_limited")
-    if isinstance(error, Unavailable):
-        return tr("error.unavailable")
-    if isinstance(error, BadRequest):
+    if isinstance(error, errors.BadRequest):
         return tr("error.bad_request", detail=escape(error.message[:300]))
+    # Most specific first: a DailyLimitReached is also a RateLimited.
+    for kind, key in _PLAIN_ERROR_KEYS:
+        if isinstance(error, kind):
+            return tr(key)
     return tr("error.unexpected")
+
+
+_PLAIN_ERROR_KEYS: tuple[tuple[type[errors.HubSpotError], str], ...] = (
+    (errors.AuthenticationFailed, "error.auth"),
+    (errors.DailyLimitReached, "error.daily_limit"),
+    (errors.RateLimited, "error.rate_limited"),
+    (errors.Unavailable, "error.unavailable"),
+)
 
 
 def input_error_text(exc: InputError, tr: Translator) -> str:
