@@ -269,18 +269,23 @@ def test_a_hang_becomes_a_read_timeout_and_retries(
     assert len(fake_hubspot.calls) == 2
 
 
+def real_time_client(make_client: Callable[..., HubSpotClient]) -> HubSpotClient:
+    """Real clock and real sleeps, scaled down: a 1 s budget and 0.4 s read timeouts."""
+    return make_client(
+        read_timeout=0.4,
+        retry=RetryPolicy(budget_seconds=1.0, base_backoff=0.05),
+        sleep=time.sleep,
+        clock=time.monotonic,
+    )
+
+
 def test_a_hanging_hubspot_is_answered_within_the_budget_in_real_time(
     make_client: Callable[..., HubSpotClient], fake_hubspot: FakeHubSpot
 ) -> None:
     """Real clock, real sleeps, scaled down: the whole lookup ends within budget + one connect/read slack."""
     fake_hubspot.add_contact([participation(1)], EMAIL)
     fake_hubspot.latency = 3.0
-    client = make_client(
-        read_timeout=0.4,
-        retry=RetryPolicy(budget_seconds=1.0, base_backoff=0.05),
-        sleep=time.sleep,
-        clock=time.monotonic,
-    )
+    client = real_time_client(make_client)
     started = time.monotonic()
     with pytest.raises(Unavailable) as caught:
         client.breakdown(EMAIL)
@@ -298,12 +303,7 @@ def test_an_answer_dripping_in_byte_by_byte_is_cut_off_at_the_deadline(
     fake_hubspot.add_contact([participation(1)], EMAIL)
     dripping = Scripted(200, {"total": 1, "results": [participation(1)]}, drip=0.05)
     fake_hubspot.script(*[dripping] * 4)
-    client = make_client(
-        read_timeout=0.4,
-        retry=RetryPolicy(budget_seconds=1.0, base_backoff=0.05),
-        sleep=time.sleep,
-        clock=time.monotonic,
-    )
+    client = real_time_client(make_client)
     started = time.monotonic()
     with pytest.raises(Unavailable) as caught:
         client.breakdown(EMAIL)
