@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.hubspot.errors import REQUIRED_SCOPE
 from bot.render.blocks import NEXT_ACTION_ID
 from tests.conftest import Bot
-from tests.support.fakes import FakeHubSpot, FakeSlack, Scripted, all_text, find_button, participation
+from tests.support.fakes import FakeHubSpot, FakeSlack, Scripted, all_text, find_button, missing_scopes, participation
 from tests.support.flows import click, run_command
 from tests.support.waiting import wait_until
 
@@ -114,18 +114,7 @@ FAULTS: list[tuple[str, list[Scripted], str, str | None]] = [
     ),
     (
         "403-scopes",
-        [
-            Scripted(
-                403,
-                {
-                    "status": "error",
-                    "message": "This app hasn't been granted all required scopes to make this call.",
-                    "correlationId": "corr-403",
-                    "category": "MISSING_SCOPES",
-                    "errors": [{"message": "missing", "context": {"requiredScopes": [REQUIRED_SCOPE]}}],
-                },
-            )
-        ],
+        [missing_scopes(REQUIRED_SCOPE)],
         f"missing the scope `{REQUIRED_SCOPE}`",
         "corr-403",
     ),

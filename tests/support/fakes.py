@@ -174,6 +174,20 @@ def participation(
     }
 
 
+def missing_scopes(*scopes: str) -> Scripted:
+    """HubSpot's 403 for a token without `scopes` (as the breakdown endpoint words it)."""
+    return Scripted(
+        403,
+        {
+            "status": "error",
+            "message": "This app hasn't been granted all required scopes to make this call.",
+            "correlationId": "corr-403",
+            "category": "MISSING_SCOPES",
+            "errors": [{"message": "missing", "context": {"requiredScopes": list(scopes)}}],
+        },
+    )
+
+
 def _window_full(sent: deque[float], limit: int, window: float, now: float) -> bool:
     """Forget sends older than `window`; True when `limit` sends remain inside it (the next one gets a 429)."""
     while sent and sent[0] <= now - window:

@@ -13,7 +13,7 @@ import pytest
 from bot.cli import main
 from bot.scopes import REQUIRED_BOT_SCOPES
 from bot.tools.check import PROBE_IDENTIFIER
-from tests.support.fakes import FakeHubSpot, FakeSlack, Scripted
+from tests.support.fakes import FakeHubSpot, FakeSlack, Scripted, missing_scopes
 from tests.support.processes import run_bot
 from tests.support.redis_server import RedisServer
 from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
@@ -99,20 +99,7 @@ def test_wrong_hubspot_token_names_the_fix_and_fails(
 def test_missing_scope_is_told_apart_from_a_bad_token(
     capsys: pytest.CaptureFixture[str], env: dict[str, str], fake_hubspot: FakeHubSpot
 ) -> None:
-    fake_hubspot.script(
-        Scripted(
-            403,
-            {
-                "status": "error",
-                "message": "This app hasn't been granted all required scopes to make this call.",
-                "correlationId": "corr-403",
-                "category": "MISSING_SCOPES",
-                "errors": [
-                    {"message": "missing", "context": {"requiredScopes": ["crm.objects.marketing_events.read"]}}
-                ],
-            },
-        )
-    )
+    fake_hubspot.script(missing_scopes("crm.objects.marketing_events.read"))
     code, lines = run_check(capsys, env)
 
     assert code == 1
