@@ -1,6 +1,6 @@
 """The one catalogue of user-facing text, in every language the bot speaks.
 
-Keys are dotted names; values are `str.format` templates. `tests/test_messages.py` fails when a key or a
+Keys are dotted names; values are `str.format` templates. `tests/unit/test_i18n.py` fails when a key or a
 placeholder exists in one language and not the other. Number and date formatting that follows the language
 lives here too, so views never hard-code a separator.
 """

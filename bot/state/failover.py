@@ -25,6 +25,12 @@ from bot.state.redis import REDIS_FAILURES, RedisState, describe_failure
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# While Redis answers, memory only mirrors this process's latest claims and edits, for a fall-back in the next
+# minutes: a smaller copy than memory-only mode keeps (10,000 / 2,000), so the process stays flat on Redis
+# (the soak measured 6.5 MiB over 3,000 lookups with full-size copies).
+MIRRORED_CLAIMS = 1_000
+MIRRORED_MESSAGES = 200
 Clock = Callable[[], float]
 
 
@@ -207,7 +213,7 @@ class FailoverState:
         on_change: Callable[[bool], None] | None = None,
     ) -> None:
         self.redis = redis_state
-        self.memory = memory or MemoryState()
+        self.memory = memory or MemoryState(max_claims=MIRRORED_CLAIMS, max_messages=MIRRORED_MESSAGES)
         self.breaker = Breaker(redis_state.url, cooldown, on_change=on_change)
         self.clicks = FailoverClickClaims(self)
         self.edits = FailoverMessageEdits(self)

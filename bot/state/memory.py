@@ -202,9 +202,11 @@ class MemoryState:
         click_ttl: float = 600.0,
         edit_ttl: float = 600.0,
         language_ttl: float = 3600.0,
+        max_claims: int = 10_000,
+        max_messages: int = 2_000,
     ) -> None:
-        self.clicks = MemoryClickClaims(click_ttl, clock=clock)
-        self.edits = MemoryMessageEdits(edit_ttl, clock=clock)
+        self.clicks = MemoryClickClaims(click_ttl, max_claims, clock=clock)
+        self.edits = MemoryMessageEdits(edit_ttl, max_messages, clock=clock)
         self.languages = MemoryLanguageCache(language_ttl, clock=clock)
         self._clock = clock
         self._windows: dict[str, MemoryRateWindow] = {}

@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import Settings
 from bot.runtime import build_state
-from bot.state.failover import FailoverState
+from bot.state.failover import MIRRORED_CLAIMS, FailoverState
 from bot.state.memory import MemoryState
 from bot.state.redis import RedisState, connect
 from tests.support.redis_server import RedisServer
@@ -107,3 +107,14 @@ def test_without_redis_url_state_stays_in_memory() -> None:
     state = build_state(Settings())
     assert isinstance(state, MemoryState)
     assert state.ready() is None
+
+
+def test_while_redis_answers_memory_mirrors_only_the_latest_claims(own_redis: RedisServer) -> None:
+    shared = RedisState(connect(own_redis.url, timeout=0.2), url=own_redis.url, account="acct")
+    state = FailoverState(shared, cooldown=60)  # the mirror the bot builds: bounded below memory-only mode's size
+    total = MIRRORED_CLAIMS + 500
+    assert all(state.clicks.claim(f"click-{i}") for i in range(total))
+    own_redis.stop()
+    assert not state.clicks.claim(f"click-{total - 1}")  # the latest are still known on the fallback
+    assert not state.clicks.claim(f"click-{total - MIRRORED_CLAIMS}")
+    assert state.clicks.claim("click-0")  # the oldest were let go: the copy stays small however long Redis runs
