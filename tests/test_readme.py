@@ -8,7 +8,6 @@ import re
 import shlex
 import subprocess
 import sys
-import time
 from datetime import timezone
 from pathlib import Path
 
@@ -18,7 +17,8 @@ import requests
 import bot.config
 from bot.cli import build_parser, main
 from bot.tools.preview import PreviewRequest, run_preview
-from tests.support.waiting import free_port
+from tests.support.processes import answers_healthz
+from tests.support.waiting import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -137,15 +137,9 @@ def test_serve_answers_healthz(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                response = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert process.poll() is None, process.stderr.read() if process.stderr else ""
-                assert time.monotonic() < deadline, "serve did not start within 20 s"
-                time.sleep(0.1)
+        started = wait_until(lambda: answers_healthz(port, timeout=1.0) or process.poll() is not None, timeout=20)
+        assert started and process.poll() is None, process.stderr.read() if process.stderr else ""
+        response = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
         assert response.status_code == 200
         assert response.text == "ok\n"
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import subprocess
 import sys
@@ -11,8 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import requests
 
 from tests.support.fakes import FakeHubSpot, FakeSlack
 from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
@@ -93,11 +92,8 @@ def serving(
     try:
         deadline = time.monotonic() + 20
         while True:
-            try:
-                if requests.get(served.url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:  # not listening yet, or slow to answer on a busy machine
-                pass
+            if answers_healthz(port, timeout=1.0):
+                break
             if process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"server did not become healthy:\n{served.stop()}")
             time.sleep(0.05)
@@ -118,3 +114,16 @@ def run_bot(*arguments: str, cwd: Path, env: dict[str, str], timeout: float = 60
         timeout=timeout,
         check=False,
     )
+
+
+def answers_healthz(port: int, *, timeout: float = 0.5) -> bool:
+    """`GET /healthz` on 127.0.0.1:`port` answered 200: False while nothing listens yet, or when the answer is slow
+    (a busy machine). Plain http.client: cheap enough to poll every 10 ms while a start-up is being timed."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
