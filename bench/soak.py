@@ -23,7 +23,6 @@ from typing import Any
 
 from bench.measure import percentile
 from bench.process import BotFailedToStart, BotProcess, children_of, status_kb
-from bench.redis_server import RedisServer
 from bench.report import fmt, report_misbehaviour
 from bench.scenarios import (
     BOT_TOKEN,
@@ -36,6 +35,7 @@ from bench.scenarios import (
     user_id,
 )
 from tests.support.fakes import FakeHubSpot, FakeSlack, SlackSender, find_button
+from tests.support.redis_server import RedisServer
 
 CHECKPOINT_EVERY = 500
 # The fake HubSpot advertises (and enforces) a window this soak never fills, and the bot may use it: the soak

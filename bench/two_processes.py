@@ -24,7 +24,6 @@ from typing import Any
 
 from bench.measure import Phase, Sent, percentile
 from bench.process import BotFailedToStart, BotProcess
-from bench.redis_server import RedisServer
 from bench.report import fmt, report_misbehaviour
 from bench.scenarios import (
     SIGNING_SECRET,
@@ -38,6 +37,7 @@ from bench.scenarios import (
     user_id,
 )
 from tests.support.fakes import SlackSender, all_text
+from tests.support.redis_server import RedisServer
 from tests.support.waiting import wait_until
 
 # After every double click has its first page 2, how long later duplicates may still land (they are counted).

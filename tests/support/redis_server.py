@@ -1,4 +1,5 @@
-"""A real redis-server for the tests: on a free loopback port, no persistence, in a temporary directory.
+"""A real redis-server for the tests and the benchmark: on a free loopback port, no persistence, in a temporary
+directory, stopped by the pid we started.
 
 Tests that need Redis fail (never skip) when redis-server is missing: CI installs it (`.ci/run`).
 """
@@ -9,6 +10,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,15 +19,25 @@ import redis
 from tests.support.waiting import free_port
 
 
+class RedisUnavailable(RuntimeError):
+    """No `redis-server` binary, or it did not answer PING in time."""
+
+
+def redis_server_binary() -> str:
+    """`$REDIS_SERVER`, else `redis-server` on PATH, else the Debian package's path."""
+    for candidate in (os.environ.get("REDIS_SERVER"), shutil.which("redis-server"), "/usr/bin/redis-server"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise RedisUnavailable("redis-server is not installed: apt-get install -y redis-server (.ci/run does it)")
+
+
 class RedisServer:
-    def __init__(self, directory: Path, password: str | None = None) -> None:
-        binary = shutil.which("redis-server") or (
-            "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
-        )
-        if binary is None:
-            raise RuntimeError("redis-server is not installed: apt-get install -y redis-server (.ci/run does it)")
-        self.binary = binary
-        self.directory = directory
+    """`directory`: where it may write (nothing is persisted); a temporary one, removed at `stop`, when None."""
+
+    def __init__(self, directory: Path | None = None, password: str | None = None) -> None:
+        self.binary = redis_server_binary()
+        self._own_directory = tempfile.TemporaryDirectory(prefix="redis-") if directory is None else None
+        self.directory = Path(self._own_directory.name) if self._own_directory is not None else directory
         self.password = password
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
@@ -35,7 +47,7 @@ class RedisServer:
         auth = f":{self.password}@" if self.password else ""
         return f"redis://{auth}127.0.0.1:{self.port}/0"
 
-    def start(self) -> RedisServer:
+    def start(self, timeout: float = 10.0) -> RedisServer:
         args = [
             self.binary,
             "--bind", "127.0.0.1",
@@ -48,7 +60,7 @@ class RedisServer:
         if self.password:
             args += ["--requirepass", self.password]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + timeout
         client = self.client()
         while True:
             try:
@@ -56,13 +68,26 @@ class RedisServer:
                 return self
             except redis.RedisError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("redis-server did not start") from None
+                    self.stop()
+                    raise RedisUnavailable(f"redis-server did not answer PING within {timeout:.0f} s") from None
                 time.sleep(0.02)
 
     def client(self) -> redis.Redis:
         return redis.Redis.from_url(self.url, socket_timeout=2, decode_responses=True)
 
+    def keys_and_memory(self) -> tuple[int, int]:
+        """(keys in db 0, used_memory in bytes), for the benchmark's figures."""
+        client = self.client()
+        return int(client.dbsize()), int(client.info("memory")["used_memory"])
+
     def stop(self) -> None:
+        """Stop it (a frozen one too); a temporary directory of its own is removed with it."""
+        self._stop_process()
+        if self._own_directory is not None:
+            self._own_directory.cleanup()
+            self._own_directory = None
+
+    def _stop_process(self) -> None:
         if self.process is None:
             return
         if self.process.poll() is None:
@@ -76,7 +101,7 @@ class RedisServer:
         self.process = None
 
     def restart(self) -> None:
-        self.stop()
+        self._stop_process()
         self.start()
 
     def freeze(self) -> None:
