@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from tests.conftest import Bot
@@ -60,3 +62,9 @@ def button_ids(message: dict[str, Any]) -> list[str]:
         if block.get("type") == "actions"
         for element in block["elements"]
     ]
+
+
+def csv_rows(data: bytes) -> list[list[str]]:
+    """The rows of a CSV file the bot made, read back as a spreadsheet would."""
+    assert data.startswith(b"\xef\xbb\xbf")  # BOM: spreadsheets read the file as UTF-8
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))

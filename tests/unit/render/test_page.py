@@ -97,19 +97,6 @@ def test_every_block_of_a_hundred_long_entries_is_valid() -> None:
     assert len(message["text"]) <= MAX_FALLBACK_TEXT
 
 
-def test_mark_action_done_keeps_content_and_other_buttons() -> None:
-    records = [participation(i) for i in range(3)]
-    other = {"type": "button", "action_id": "other", "text": {"type": "plain_text", "text": "Other"}, "value": "x"}
-    message = render_page(page_of(records, total=9, after="c"), PageQuery("1"), EN, extra_buttons=[other])
-    rebuilt = mark_button_used(message["blocks"], NEXT_ACTION_ID, EN("page.posted_in_thread", page=2), suffix="2")
-    assert find_button(rebuilt) is None
-    assert find_button(rebuilt, "other") is not None
-    assert "Page 2 is in the thread" in all_text({"blocks": rebuilt})
-    assert all_text({"blocks": message["blocks"][:-1]}) in all_text({"blocks": rebuilt})
-    ids = [b.get("block_id") for b in rebuilt if b.get("block_id")]
-    assert len(ids) == len(set(ids))
-
-
 def test_portuguese_rendering() -> None:
     pt = Translator("pt-BR")
     records = [participation(i, percentage="87.5") for i in range(3)]
@@ -169,3 +156,16 @@ def test_names_with_newlines_and_bidi_controls_render_as_one_plain_line() -> Non
     assert "Webinar Day 2 txt.exe[2J" in text
     assert "Jane Evil" in message["blocks"][0]["text"]["text"]  # the plain_text header
     assert not any(char in text for char in "\u202e\u2066\u2069\x1b\r")
+
+
+def test_mark_button_used_keeps_content_and_other_buttons() -> None:
+    records = [participation(i) for i in range(3)]
+    other = {"type": "button", "action_id": "other", "text": {"type": "plain_text", "text": "Other"}, "value": "x"}
+    message = render_page(page_of(records, total=9, after="c"), PageQuery("1"), EN, extra_buttons=[other])
+    rebuilt = mark_button_used(message["blocks"], NEXT_ACTION_ID, EN("page.posted_in_thread", page=2), suffix="2")
+    assert find_button(rebuilt) is None
+    assert find_button(rebuilt, "other") is not None
+    assert "Page 2 is in the thread" in all_text({"blocks": rebuilt})
+    assert all_text({"blocks": message["blocks"][:-1]}) in all_text({"blocks": rebuilt})
+    ids = [b.get("block_id") for b in rebuilt if b.get("block_id")]
+    assert len(ids) == len(set(ids))

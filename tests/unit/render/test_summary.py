@@ -1,8 +1,6 @@
-"""render/summary.py: the summary in both languages, its limits and escaping, the used button at 50 blocks."""
+"""render/summary.py: the summary in both languages, its limits and escaping."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from slack_sdk.models.blocks import Block
 
@@ -10,11 +8,9 @@ from bot.domain.queries import ContactQuery
 from bot.domain.summary import gather, summarise
 from bot.hubspot.models import State, parse_participation
 from bot.i18n import Translator
-from bot.render.blocks import MAX_BLOCKS, NEXT_ACTION_ID
-from bot.render.summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID, render_summary
-from bot.render.used_buttons import mark_button_used
+from bot.render.blocks import MAX_BLOCKS
+from bot.render.summary import render_summary
 from tests.support.fakes import all_text, participation
-from tests.support.flows import button_ids
 from tests.support.hand_checked import HAND_CHECKED, ms, pages_up_to, record
 
 
@@ -102,21 +98,3 @@ def test_summary_view_respects_slack_limits_and_escapes() -> None:
     assert "<https://evil" not in joined
     assert "&lt;!channel&gt; @here &amp; &lt;#C1&gt;" in joined
     assert message["blocks"][0]["text"]["type"] == "plain_text"  # the header: control sequences do not render
-
-
-def test_marking_a_button_done_keeps_the_others_even_at_fifty_blocks() -> None:
-    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": f"{i}"}} for i in range(47)]
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "Showing 1–10 of 23"}]})
-    blocks.append({"type": "divider"})
-    actions = [
-        {"type": "button", "action_id": a, "value": "v", "text": {"type": "plain_text", "text": a}}
-        for a in (NEXT_ACTION_ID, SUMMARY_ACTION_ID, EXPORT_ACTION_ID)
-    ]
-    blocks.append({"type": "actions", "block_id": "participations_actions", "elements": actions})
-    assert len(blocks) == MAX_BLOCKS
-    rebuilt = mark_button_used(blocks, SUMMARY_ACTION_ID, "done", suffix="summary")
-    assert len(rebuilt) == MAX_BLOCKS
-    assert button_ids({"blocks": rebuilt}) == [NEXT_ACTION_ID, EXPORT_ACTION_ID]
-    assert "done" in all_text({"blocks": rebuilt})
-    short = mark_button_used(blocks[-3:], SUMMARY_ACTION_ID, "done", suffix="summary")
-    assert [b["type"] for b in short] == ["context", "divider", "context", "actions"]

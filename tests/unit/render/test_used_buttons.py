@@ -1,51 +1,14 @@
-"""What every button shares: several buttons on one message, clicked together, leave a consistent message."""
+"""render/used_buttons.py: a used button goes, the content and the other buttons stay, at any size, idempotently."""
 
 from __future__ import annotations
 
-import threading
+from typing import Any
 
-from bot.render.blocks import NEXT_ACTION_ID
+from bot.render.blocks import MAX_BLOCKS, NEXT_ACTION_ID
 from bot.render.summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID
 from bot.render.used_buttons import mark_button_used
-from tests.conftest import Bot
-from tests.support.fakes import FakeHubSpot, FakeSlack, all_text, find_button, participation
-from tests.support.flows import button_ids, replacements
-
-
-def test_buttons_clicked_together_each_keep_the_others_edit(
-    bot: Bot, fake_hubspot: FakeHubSpot, fake_slack: FakeSlack
-) -> None:
-    fake_hubspot.add_contact([participation(i) for i in range(23)], "jane@example.com")
-    _, name = bot.sender.command("jane@example.com")
-    page = fake_slack.wait_for(lambda: fake_slack.responses(name))[0]
-    assert button_ids(page) == [NEXT_ACTION_ID, SUMMARY_ACTION_ID, EXPORT_ACTION_ID]
-
-    # Three clicks on the same copy of the message, at once: each payload still shows all three buttons.
-    names: list[str] = []
-    lock = threading.Lock()
-
-    def click(action_id: str) -> None:
-        button = find_button(page["blocks"], action_id)
-        assert button is not None
-        _, response_name = bot.sender.click(button["value"], message=page, action_id=action_id)
-        with lock:
-            names.append(response_name)
-
-    threads = [threading.Thread(target=click, args=(a,)) for a in (NEXT_ACTION_ID, SUMMARY_ACTION_ID, EXPORT_ACTION_ID)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-
-    fake_slack.wait_for(lambda: len(replacements(fake_slack, names)) == 3)
-    final = replacements(fake_slack, names)[-1]  # the message as Slack shows it now
-    assert button_ids(final) == []
-    text = all_text(final)
-    for note in ("Page 2 is in the thread", "The summary is in the thread", "The CSV export is in the thread"):
-        assert text.count(note) == 1, note
-    assert "Webinar 0" in text  # the page itself is untouched
-    block_ids = [b["block_id"] for b in final["blocks"] if "block_id" in b]
-    assert len(block_ids) == len(set(block_ids))
+from tests.support.fakes import all_text
+from tests.support.flows import button_ids
 
 
 def test_applying_an_edit_twice_changes_nothing() -> None:
@@ -55,3 +18,21 @@ def test_applying_an_edit_twice_changes_nothing() -> None:
     ]
     once = mark_button_used(blocks, "a", "done", suffix="a")
     assert mark_button_used(once, "a", "done", suffix="a") == once
+
+
+def test_a_used_button_goes_and_the_others_stay_even_at_fifty_blocks() -> None:
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": f"{i}"}} for i in range(47)]
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "Showing 1–10 of 23"}]})
+    blocks.append({"type": "divider"})
+    actions = [
+        {"type": "button", "action_id": a, "value": "v", "text": {"type": "plain_text", "text": a}}
+        for a in (NEXT_ACTION_ID, SUMMARY_ACTION_ID, EXPORT_ACTION_ID)
+    ]
+    blocks.append({"type": "actions", "block_id": "participations_actions", "elements": actions})
+    assert len(blocks) == MAX_BLOCKS
+    rebuilt = mark_button_used(blocks, SUMMARY_ACTION_ID, "done", suffix="summary")
+    assert len(rebuilt) == MAX_BLOCKS
+    assert button_ids({"blocks": rebuilt}) == [NEXT_ACTION_ID, EXPORT_ACTION_ID]
+    assert "done" in all_text({"blocks": rebuilt})
+    short = mark_button_used(blocks[-3:], SUMMARY_ACTION_ID, "done", suffix="summary")
+    assert [b["type"] for b in short] == ["context", "divider", "context", "actions"]
