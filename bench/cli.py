@@ -1,9 +1,10 @@
 """`python -m bench`: the bot as users deploy it, driven by concurrent signed requests, figures in a table.
 
 Each scenario starts `participations-bot serve` (the Procfile's command) in its own process, pointed at a loopback
-fake HubSpot (latency and rate limit are parameters) and a loopback fake Slack, both from `tests/support/fakes.py`,
-which time every request they handle. Client threads send real `v0`-signed slash commands and Next clicks. Every
-simulated user looks up a contact of their own, so each HubSpot request and each Slack post is tied to one user:
+fake HubSpot (latency and rate limit are parameters) and a loopback fake Slack (tests/support/hubspot.py and
+slack.py), which time every request they handle. Client threads send real `v0`-signed slash commands and Next
+clicks. Every simulated user looks up a contact of their own, so each HubSpot request and each Slack post is tied
+to one user:
 
     bot overhead = page delivered − command sent − HubSpot handling time − Slack handling time
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support.fakes import SlackSender, participation
+from tests.support.hubspot import participation
+from tests.support.slack import SlackSender
 
 ACK_DEADLINE_MS = 3000.0
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from bench.measure import Phase, burst, merge
 from bench.process import BotFailedToStart, BotProcess
-from tests.support.fakes import FakeHubSpot, FakeSlack, SlackPost, SlackSender, all_text, find_button, participation
+from tests.support.hubspot import FakeHubSpot, participation
+from tests.support.slack import FakeSlack, SlackPost, SlackSender, all_text, find_button
 from tests.support.waiting import wait_until
 
 SIGNING_SECRET = "bench-signing-secret"  # noqa: S105  (loopback fakes only)

@@ -34,8 +34,9 @@ from bench.scenarios import (
     seed_contacts,
     user_id,
 )
-from tests.support.fakes import FakeHubSpot, FakeSlack, SlackSender, find_button
+from tests.support.hubspot import FakeHubSpot
 from tests.support.redis_server import RedisServer
+from tests.support.slack import FakeSlack, SlackSender, find_button
 
 CHECKPOINT_EVERY = 500
 # The fake HubSpot advertises (and enforces) a window this soak never fills, and the bot may use it: the soak

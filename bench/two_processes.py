@@ -36,8 +36,8 @@ from bench.scenarios import (
     run_commands,
     user_id,
 )
-from tests.support.fakes import SlackSender, all_text
 from tests.support.redis_server import RedisServer
+from tests.support.slack import SlackSender, all_text
 from tests.support.waiting import wait_until
 
 # After every double click has its first page 2, how long later duplicates may still land (they are counted).

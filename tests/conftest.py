@@ -20,8 +20,9 @@ from bot.hubspot.client import HubSpotClient
 from bot.metrics import Metrics
 from bot.runtime import build_runtime
 from bot.slack.web import make_web_client
-from tests.support.fakes import FakeHubSpot, FakeSlack, SlackSender
+from tests.support.hubspot import FakeHubSpot
 from tests.support.redis_server import RedisServer
+from tests.support.slack import FakeSlack, SlackSender
 from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
 
 

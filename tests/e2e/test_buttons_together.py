@@ -7,8 +7,9 @@ import threading
 from bot.render.blocks import NEXT_ACTION_ID
 from bot.render.summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID
 from tests.conftest import Bot
-from tests.support.fakes import FakeHubSpot, FakeSlack, all_text, find_button, participation
 from tests.support.flows import button_ids, replacements
+from tests.support.hubspot import FakeHubSpot, participation
+from tests.support.slack import FakeSlack, all_text, find_button
 
 
 def test_buttons_clicked_together_each_keep_the_others_edit(

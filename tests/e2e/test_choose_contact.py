@@ -14,19 +14,13 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
+from bot.sample.server import SEARCH_PATH
 from tests.conftest import Bot
 from tests.e2e.test_end_to_end import assert_valid_message
 from tests.e2e.test_metrics import parse, value
-from tests.support.fakes import (
-    SEARCH_PATH,
-    FakeHubSpot,
-    FakeSlack,
-    all_text,
-    choice_buttons,
-    find_button,
-    participation,
-)
 from tests.support.flows import ephemeral, run_command
+from tests.support.hubspot import FakeHubSpot, participation
+from tests.support.slack import FakeSlack, all_text, choice_buttons, find_button
 from tests.support.waiting import wait_until
 
 CHOICE_TS = "1790000005.000100"

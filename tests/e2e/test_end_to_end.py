@@ -14,7 +14,8 @@ from slack_sdk.models.blocks import Block
 from bot.config import Settings
 from bot.render.blocks import MAX_BLOCKS
 from tests.conftest import Bot
-from tests.support.fakes import FakeHubSpot, FakeSlack, Scripted, all_text, find_button, participation
+from tests.support.hubspot import FakeHubSpot, Scripted, participation
+from tests.support.slack import FakeSlack, all_text, find_button
 
 
 def first_page(bot: Bot, fake_slack: FakeSlack, text: str, **kwargs: Any) -> dict[str, Any]:

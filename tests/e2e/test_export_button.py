@@ -13,8 +13,9 @@ from bot.domain.export import COLUMNS
 from bot.render.blocks import NEXT_ACTION_ID
 from bot.render.summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID
 from tests.conftest import Bot
-from tests.support.fakes import FakeHubSpot, FakeSlack
 from tests.support.flows import FIRST_TS, button_ids, click, csv_rows, ephemeral, many_records, replaced, run_command
+from tests.support.hubspot import FakeHubSpot
+from tests.support.slack import FakeSlack
 
 # -- end to end --------------------------------------------------------------------------------------------
 

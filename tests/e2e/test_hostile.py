@@ -22,16 +22,9 @@ import requests
 
 from bot.http_guard import Rejected, read_capped
 from tests.conftest import Bot
-from tests.support.fakes import (
-    FakeHubSpot,
-    FakeSlack,
-    Scripted,
-    SlackSender,
-    block_actions_payload,
-    command_fields,
-    participation,
-)
+from tests.support.hubspot import FakeHubSpot, Scripted, participation
 from tests.support.processes import serving
+from tests.support.slack import FakeSlack, SlackSender, block_actions_payload, command_fields
 from tests.support.tokens import SIGNING_SECRET
 from tests.support.waiting import wait_until
 

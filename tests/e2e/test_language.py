@@ -8,7 +8,8 @@ from bot.config import Settings
 from bot.slack.locale import LocaleResolver
 from bot.slack.web import make_web_client
 from tests.conftest import Bot, VirtualTime
-from tests.support.fakes import FakeHubSpot, FakeSlack, Scripted, all_text, find_button, participation
+from tests.support.hubspot import FakeHubSpot, Scripted, participation
+from tests.support.slack import FakeSlack, all_text, find_button
 
 
 def answer(bot: Bot, fake_slack: FakeSlack, text: str, user: str) -> dict:  # type: ignore[type-arg]

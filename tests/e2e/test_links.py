@@ -15,8 +15,9 @@ from bot.hubspot.models import parse_participation
 from bot.i18n import Translator
 from bot.render.summary import SUMMARY_ACTION_ID, render_summary
 from tests.conftest import Bot
-from tests.support.fakes import FakeHubSpot, FakeSlack, participation
 from tests.support.flows import click, many_records, run_command
+from tests.support.hubspot import FakeHubSpot, participation
+from tests.support.slack import FakeSlack
 
 RECORD_URL = "https://app.hubspot.com/contacts/4242/record/0-1/101"
 EU_RECORD_URL = "https://app-eu1.hubspot.com/contacts/4242/record/0-1/101"

@@ -25,17 +25,10 @@ from bot.config import Settings
 from bot.metrics import Metrics, hubspot_status_label, metrics_endpoint, outcome_label, slack_error_label
 from tests.conftest import Bot
 from tests.e2e.test_socket_mode import APP_TOKEN, running_socket_bot
-from tests.support.fakes import (
-    FakeHubSpot,
-    FakeSlack,
-    Scripted,
-    SlackSender,
-    command_fields,
-    find_button,
-    participation,
-)
 from tests.support.flows import click, run_command
+from tests.support.hubspot import FakeHubSpot, Scripted, participation
 from tests.support.processes import ROOT, clean_env, run_bot, serving
+from tests.support.slack import FakeSlack, SlackSender, command_fields, find_button
 from tests.support.socket_mode import FakeSocketMode
 from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
 from tests.support.waiting import free_port, wait_until

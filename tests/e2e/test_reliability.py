@@ -16,8 +16,9 @@ from bot.config import Settings
 from bot.hubspot.errors import REQUIRED_SCOPE
 from bot.render.blocks import NEXT_ACTION_ID
 from tests.conftest import Bot
-from tests.support.fakes import FakeHubSpot, FakeSlack, Scripted, all_text, find_button, missing_scopes, participation
 from tests.support.flows import click, run_command
+from tests.support.hubspot import FakeHubSpot, Scripted, missing_scopes, participation
+from tests.support.slack import FakeSlack, all_text, find_button
 from tests.support.waiting import wait_until
 
 EMAIL = "jane@example.com"

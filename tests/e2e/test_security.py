@@ -19,7 +19,8 @@ from bot.audit import mask_identifier, mask_key
 from bot.config import load_settings
 from bot.logging_setup import JsonFormatter, ScrubbingFormatter, configure_logging
 from tests.conftest import Bot
-from tests.support.fakes import FakeHubSpot, FakeSlack, Scripted, find_button, participation, sign
+from tests.support.hubspot import FakeHubSpot, Scripted, participation
+from tests.support.slack import FakeSlack, find_button, sign
 from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
 from tests.support.waiting import wait_until
 

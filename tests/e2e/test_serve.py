@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fakes import FakeHubSpot, FakeSlack, SlackSender, all_text, participation
+from tests.support.hubspot import FakeHubSpot, participation
 from tests.support.processes import clean_env, run_bot, serving
+from tests.support.slack import FakeSlack, SlackSender, all_text
 from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
 from tests.support.waiting import free_port
 

@@ -22,17 +22,16 @@ from typing import Any
 
 import pytest
 
-from tests.support.fakes import (
-    FakeHubSpot,
+from tests.support.hubspot import FakeHubSpot, participation
+from tests.support.processes import clean_env
+from tests.support.slack import (
     FakeSlack,
     all_text,
     block_actions_payload,
     command_fields,
     find_button,
     message_action_payload,
-    participation,
 )
-from tests.support.processes import clean_env
 from tests.support.socket_mode import FakeSocketMode, accept_key, encode_frame
 from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN
 

@@ -11,9 +11,10 @@ from bot.config import Settings
 from bot.render.blocks import NEXT_ACTION_ID
 from bot.render.summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID
 from tests.conftest import Bot
-from tests.support.fakes import FakeHubSpot, FakeSlack, Scripted, all_text, find_button
 from tests.support.flows import FIRST_TS, button_ids, click, ephemeral, many_records, replaced, run_command
 from tests.support.hand_checked import HAND_CHECKED
+from tests.support.hubspot import FakeHubSpot, Scripted
+from tests.support.slack import FakeSlack, all_text, find_button
 
 # -- end to end: real signed requests, loopback HubSpot and Slack ---------------------------------------------
 

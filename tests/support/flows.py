@@ -7,7 +7,8 @@ import io
 from typing import Any
 
 from tests.conftest import Bot
-from tests.support.fakes import FakeSlack, find_button, participation
+from tests.support.hubspot import participation
+from tests.support.slack import FakeSlack, find_button
 
 FIRST_TS = "1790000001.000100"
 

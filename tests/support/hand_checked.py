@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from bot.hubspot.models import parse_page
-from tests.support.fakes import participation
 from tests.support.flows import many_records
+from tests.support.hubspot import participation
 
 
 def ms(year: int, month: int, day: int) -> int:

@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.fakes import FakeHubSpot, FakeSlack
+from tests.support.hubspot import FakeHubSpot
+from tests.support.slack import FakeSlack
 from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
 from tests.support.waiting import free_port
 

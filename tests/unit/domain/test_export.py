@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from bot.domain.export import COLUMNS, export_filename, iso_utc, neutralise, to_csv, to_csv_bytes
 from bot.hubspot.models import Contact, MarketingEvent, Participation, State, parse_participation
-from tests.support.fakes import participation
 from tests.support.flows import csv_rows
+from tests.support.hubspot import participation
 
 
 def make(**overrides: Any) -> Participation:

@@ -23,7 +23,7 @@ from bot.hubspot.errors import (
     UnexpectedResponse,
 )
 from tests.conftest import VirtualTime
-from tests.support.fakes import FakeHubSpot, Scripted, participation
+from tests.support.hubspot import FakeHubSpot, Scripted, participation
 from tests.support.tokens import HUBSPOT_TOKEN
 
 EMAIL = "jane@example.com"

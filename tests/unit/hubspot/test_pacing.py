@@ -12,7 +12,7 @@ from bot.hubspot.pacing import JITTER_ALLOWANCE, RateGovernor
 from bot.state import Limit
 from bot.state.memory import MemoryRateWindow
 from tests.conftest import VirtualTime
-from tests.support.fakes import FakeHubSpot, Scripted, participation
+from tests.support.hubspot import FakeHubSpot, Scripted, participation
 
 
 class CountingWindow(MemoryRateWindow):

@@ -12,8 +12,9 @@ from bot.hubspot.client import HubSpotClient, RetryPolicy
 from bot.hubspot.errors import SEARCH_SCOPE, MissingScopes, RateLimited, UnexpectedResponse
 from bot.hubspot.models import parse_search
 from bot.hubspot.pacing import JITTER_ALLOWANCE, RateGovernor
+from bot.sample.server import SEARCH_PATH
 from tests.conftest import VirtualTime
-from tests.support.fakes import SEARCH_PATH, FakeHubSpot, Scripted, participation
+from tests.support.hubspot import FakeHubSpot, Scripted, participation
 from tests.support.tokens import HUBSPOT_TOKEN
 
 

@@ -16,7 +16,8 @@ from bot.i18n import Translator, duration
 from bot.render.blocks import MAX_FALLBACK_TEXT, NEXT_ACTION_ID, displayable, escape, truncate
 from bot.render.page import render_page
 from bot.render.used_buttons import mark_button_used
-from tests.support.fakes import all_text, find_button, participation
+from tests.support.hubspot import participation
+from tests.support.slack import all_text, find_button
 
 EN = Translator("en")
 

@@ -10,8 +10,9 @@ from bot.hubspot.models import State, parse_participation
 from bot.i18n import Translator
 from bot.render.blocks import MAX_BLOCKS
 from bot.render.summary import render_summary
-from tests.support.fakes import all_text, participation
 from tests.support.hand_checked import HAND_CHECKED, ms, pages_up_to, record
+from tests.support.hubspot import participation
+from tests.support.slack import all_text
 
 
 def test_hand_checked_message_in_both_languages() -> None:

@@ -7,8 +7,8 @@ from typing import Any
 from bot.render.blocks import MAX_BLOCKS, NEXT_ACTION_ID
 from bot.render.summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID
 from bot.render.used_buttons import mark_button_used
-from tests.support.fakes import all_text
 from tests.support.flows import button_ids
+from tests.support.slack import all_text
 
 
 def test_applying_an_edit_twice_changes_nothing() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.slack.responder import Responder
-from tests.support.fakes import FakeSlack
+from tests.support.slack import FakeSlack
 
 
 def test_replies_reuse_one_kept_alive_connection(fake_slack: FakeSlack) -> None:

@@ -13,9 +13,10 @@ import pytest
 from bot.cli import main
 from bot.scopes import REQUIRED_BOT_SCOPES
 from bot.tools.check import PROBE_IDENTIFIER
-from tests.support.fakes import FakeHubSpot, FakeSlack, Scripted, missing_scopes
+from tests.support.hubspot import FakeHubSpot, Scripted, missing_scopes
 from tests.support.processes import run_bot
 from tests.support.redis_server import RedisServer
+from tests.support.slack import FakeSlack
 from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
 from tests.support.waiting import free_port
 

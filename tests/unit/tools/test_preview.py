@@ -30,7 +30,8 @@ from bot.render.page import render_page
 from bot.sample import SAMPLE_TOKEN, SampleHubSpot, load_sample
 from bot.sample.server import answer, decode_cursor, encode_cursor, load_directory, search
 from bot.tools.terminal import format_slack_date, mrkdwn_to_text, render_terminal
-from tests.support.fakes import FakeHubSpot, find_button, participation
+from tests.support.hubspot import FakeHubSpot, participation
+from tests.support.slack import find_button
 from tests.support.tokens import HUBSPOT_TOKEN
 
 UTC = timezone.utc
