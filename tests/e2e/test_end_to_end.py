@@ -9,37 +9,17 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from slack_sdk.models.blocks import Block
 
 from bot.config import Settings
-from bot.render.blocks import MAX_BLOCKS
 from tests.conftest import Bot
 from tests.support.hubspot import FakeHubSpot, Scripted, participation
-from tests.support.slack import FakeSlack, all_text, find_button
+from tests.support.slack import FakeSlack, all_text, assert_valid_message, find_button
 
 
 def first_page(bot: Bot, fake_slack: FakeSlack, text: str, **kwargs: Any) -> dict[str, Any]:
     response, name = bot.sender.command(text, **kwargs)
     assert response.status_code == 200
     return fake_slack.wait_for(lambda: fake_slack.responses(name))[0]
-
-
-def assert_valid_message(message: dict[str, Any]) -> None:
-    blocks = message["blocks"]
-    assert 0 < len(blocks) <= MAX_BLOCKS
-    assert message["text"].strip()
-    for block in blocks:
-        assert Block.parse(block).to_dict()  # raises SlackObjectFormationError on a broken limit
-        if block["type"] == "header":
-            assert block["text"]["type"] == "plain_text"
-            assert 0 < len(block["text"]["text"]) <= 150
-        if block["type"] == "section":
-            assert 0 < len(block["text"]["text"]) <= 3000
-            assert block["text"].get("verbatim") is True
-        if block["type"] == "actions":
-            for element in block["elements"]:
-                assert len(element["text"]["text"]) <= 75
-                assert len(element["value"]) <= 2000
 
 
 @pytest.fixture

@@ -12,11 +12,10 @@ import pytest
 
 from bot.config import Settings
 from tests.conftest import Bot
-from tests.e2e.test_end_to_end import assert_valid_message
-from tests.e2e.test_metrics import parse, value
 from tests.support.flows import ephemeral
 from tests.support.hubspot import FakeHubSpot, participation
-from tests.support.slack import FakeSlack, all_text, choice_buttons, find_button
+from tests.support.scraping import parse, value
+from tests.support.slack import FakeSlack, all_text, assert_valid_message, choice_buttons, find_button
 from tests.support.waiting import wait_until
 
 ALERT_TS = "1790000100.000100"

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,53 +18,18 @@ import pytest
 import requests
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
-from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import Settings
 from bot.metrics import Metrics, hubspot_status_label, metrics_endpoint, outcome_label, slack_error_label
 from tests.conftest import Bot
-from tests.e2e.test_socket_mode import APP_TOKEN, running_socket_bot
 from tests.support.flows import click, run_command
 from tests.support.hubspot import FakeHubSpot, Scripted, participation
 from tests.support.processes import ROOT, clean_env, run_bot, serving
+from tests.support.scraping import METRICS_TOKEN, Samples, parse, scrape, scrape_until, value
 from tests.support.slack import FakeSlack, SlackSender, command_fields, find_button
-from tests.support.socket_mode import FakeSocketMode
+from tests.support.socket_mode import APP_TOKEN, FakeSocketMode, running_socket_bot
 from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
 from tests.support.waiting import free_port, wait_until
-
-METRICS_TOKEN = "metrics-token-5f2b9c"
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def parse(text: str) -> Samples:
-    """Every sample of a scrape, keyed by (sample name, labels); parsing fails on anything but Prometheus text."""
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return samples.get((name, frozenset(labels.items())), 0.0)
-
-
-def scrape(url: str, token: str | None = METRICS_TOKEN) -> Samples:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = requests.get(url + "/metrics", headers=headers, timeout=5)
-    assert response.status_code == 200, response.text
-    assert response.headers["Content-Type"].startswith("text/plain")
-    return parse(response.text)
-
-
-def scrape_until(url: str, done: Any, timeout: float = 10.0) -> Samples:
-    """Counts are recorded once an answer is posted: scrape until they are all in (bounded)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        samples = scrape(url)
-        if done(samples) or time.monotonic() > deadline:
-            return samples
-        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import requests
 
-from tests.e2e.test_metrics import Samples, scrape, scrape_until, value
 from tests.support.hubspot import FakeHubSpot, participation
 from tests.support.processes import serving
 from tests.support.redis_server import RedisServer
+from tests.support.scraping import Samples, scrape, scrape_until, value
 from tests.support.slack import FakeSlack, SlackSender
 from tests.support.tokens import SIGNING_SECRET
 from tests.support.waiting import wait_until

@@ -17,13 +17,12 @@ import requests
 
 from bot.render.blocks import NEXT_ACTION_ID
 from bot.render.summary import EXPORT_ACTION_ID, SUMMARY_ACTION_ID
-from tests.e2e.test_socket_mode import APP_TOKEN, block_actions, bot_env, start_bot
 from tests.support.flows import button_ids, replacements
 from tests.support.hubspot import FakeHubSpot, participation
 from tests.support.processes import Served, serving
 from tests.support.redis_server import RedisServer
 from tests.support.slack import FakeSlack, SlackSender, all_text, command_fields, find_button
-from tests.support.socket_mode import FakeSocketMode
+from tests.support.socket_mode import APP_TOKEN, FakeSocketMode, block_actions, bot_env, start_bot
 from tests.support.tokens import SIGNING_SECRET
 
 EMAIL = "jane@example.com"

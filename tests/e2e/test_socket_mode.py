@@ -7,81 +7,36 @@ to the fake Socket Mode server, and gets envelopes as Slack would push them. Not
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import signal
 import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.support.hubspot import FakeHubSpot, participation
-from tests.support.processes import clean_env
 from tests.support.slack import (
     FakeSlack,
     all_text,
-    block_actions_payload,
     command_fields,
     find_button,
     message_action_payload,
 )
-from tests.support.socket_mode import FakeSocketMode, accept_key, encode_frame
-from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN
-
-APP_TOKEN = "xapp-1-A1-socket-test"
-PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
-MESSAGE_TS = "1790000001.000100"  # the first page's ts, as Slack would put it in the click's container
-
-
-@dataclass
-class SocketBot:
-    process: subprocess.Popen[bytes]
-    socket_mode: FakeSocketMode
-    log_path: Path
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-def bot_env(fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, **extra: str) -> dict[str, str]:
-    env = clean_env(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_APP_TOKEN=APP_TOKEN,
-        HUBSPOT_ACCESS_TOKEN=HUBSPOT_TOKEN,
-        HUBSPOT_API_BASE=fake_hubspot.url + "/",
-        SLACK_API_URL=fake_slack.api_url,
-        HUBSPOT_READ_TIMEOUT="5",
-        **extra,
-    )
-    # slack_sdk sends its WebSocket through HTTPS_PROXY when set (it ignores NO_PROXY): keep it on loopback.
-    for name in PROXY_VARIABLES:
-        env.pop(name, None)
-    return env
-
-
-def start_bot(env: dict[str, str], log_path: Path, cwd: Path, *options: str) -> subprocess.Popen[bytes]:
-    with log_path.open("wb") as log:  # a file, not a pipe: a chatty bot can never block on a full pipe
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot", "socket", *options], cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-
-
-def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
-    if process.poll() is None:
-        process.send_signal(sig)
-    try:
-        return process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
-        raise
+from tests.support.socket_mode import (
+    APP_TOKEN,
+    MESSAGE_TS,
+    FakeSocketMode,
+    SocketBot,
+    accept_key,
+    block_actions,
+    bot_env,
+    encode_frame,
+    running_socket_bot,
+    start_bot,
+    stop,
+)
 
 
 @pytest.fixture
@@ -97,43 +52,6 @@ def socket_bot(
 ) -> Iterator[SocketBot]:
     with running_socket_bot(fake_hubspot, fake_slack, socket_mode, tmp_path) as bot:
         yield bot
-
-
-@contextlib.contextmanager
-def running_socket_bot(
-    fake_hubspot: FakeHubSpot,
-    fake_slack: FakeSlack,
-    socket_mode: FakeSocketMode,
-    cwd: Path,
-    *options: str,
-    **extra_env: str,
-) -> Iterator[SocketBot]:
-    """`participations-bot socket [options]`, connected to the fake Socket Mode server; killed on exit."""
-    fake_slack.app_token = APP_TOKEN
-    fake_slack.socket_url = socket_mode.url
-    log_path = cwd / "bot.log"
-    process = start_bot(bot_env(fake_hubspot, fake_slack, **extra_env), log_path, cwd, *options)
-    bot = SocketBot(process, socket_mode, log_path)
-    try:
-        deadline = time.monotonic() + 20
-        while not socket_mode.clients:
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the bot did not connect over Socket Mode:\n{bot.output()}")
-            with contextlib.suppress(AssertionError):
-                socket_mode.wait_for_client(timeout=0.1)
-        yield bot
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=5)
-
-
-def block_actions(button: dict[str, Any], message: dict[str, Any], response_url: str) -> dict[str, Any]:
-    """A click on `button` in `message` (posted at MESSAGE_TS in C1), as Slack sends it."""
-    posted = {"type": "message", "text": message["text"], "blocks": message["blocks"]}
-    return block_actions_payload(
-        button["value"], message=posted, response_url=response_url, message_ts=MESSAGE_TS, action_id=button["action_id"]
-    )
 
 
 def test_the_bot_opens_its_connection_with_the_app_token(socket_bot: SocketBot, fake_slack: FakeSlack) -> None:

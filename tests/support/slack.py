@@ -15,7 +15,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
+from slack_sdk.models.blocks import Block
 
+from bot.render.blocks import MAX_BLOCKS
 from tests.support.loopback import LoopbackHandler, LoopbackServer
 
 
@@ -374,3 +376,21 @@ def all_text(message: dict[str, Any]) -> str:
 
     walk(message.get("blocks", []))
     return "\n".join(parts)
+
+
+def assert_valid_message(message: dict[str, Any]) -> None:
+    blocks = message["blocks"]
+    assert 0 < len(blocks) <= MAX_BLOCKS
+    assert message["text"].strip()
+    for block in blocks:
+        assert Block.parse(block).to_dict()  # raises SlackObjectFormationError on a broken limit
+        if block["type"] == "header":
+            assert block["text"]["type"] == "plain_text"
+            assert 0 < len(block["text"]["text"]) <= 150
+        if block["type"] == "section":
+            assert 0 < len(block["text"]["text"]) <= 3000
+            assert block["text"].get("verbatim") is True
+        if block["type"] == "actions":
+            for element in block["elements"]:
+                assert len(element["text"]["text"]) <= 75
+                assert len(element["value"]) <= 2000

@@ -11,14 +11,25 @@ import base64
 import contextlib
 import hashlib
 import json
+import signal
 import socket
 import struct
+import subprocess
+import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tests.support.hubspot import FakeHubSpot
+from tests.support.processes import clean_env
+from tests.support.slack import FakeSlack, block_actions_payload
+from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN
 from tests.support.waiting import wait_on
 
 WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -369,3 +380,93 @@ class _Reader:
         data = bytes(self._buffer[:index])
         del self._buffer[: index + len(marker)]
         return data
+
+
+APP_TOKEN = "xapp-1-A1-socket-test"
+
+
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+
+@dataclass
+class SocketBot:
+    process: subprocess.Popen[bytes]
+    socket_mode: FakeSocketMode
+    log_path: Path
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def bot_env(fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, **extra: str) -> dict[str, str]:
+    env = clean_env(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_APP_TOKEN=APP_TOKEN,
+        HUBSPOT_ACCESS_TOKEN=HUBSPOT_TOKEN,
+        HUBSPOT_API_BASE=fake_hubspot.url + "/",
+        SLACK_API_URL=fake_slack.api_url,
+        HUBSPOT_READ_TIMEOUT="5",
+        **extra,
+    )
+    # slack_sdk sends its WebSocket through HTTPS_PROXY when set (it ignores NO_PROXY): keep it on loopback.
+    for name in PROXY_VARIABLES:
+        env.pop(name, None)
+    return env
+
+
+def start_bot(env: dict[str, str], log_path: Path, cwd: Path, *options: str) -> subprocess.Popen[bytes]:
+    with log_path.open("wb") as log:  # a file, not a pipe: a chatty bot can never block on a full pipe
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot", "socket", *options], cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
+    if process.poll() is None:
+        process.send_signal(sig)
+    try:
+        return process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+        raise
+
+
+@contextlib.contextmanager
+def running_socket_bot(
+    fake_hubspot: FakeHubSpot,
+    fake_slack: FakeSlack,
+    socket_mode: FakeSocketMode,
+    cwd: Path,
+    *options: str,
+    **extra_env: str,
+) -> Iterator[SocketBot]:
+    """`participations-bot socket [options]`, connected to the fake Socket Mode server; killed on exit."""
+    fake_slack.app_token = APP_TOKEN
+    fake_slack.socket_url = socket_mode.url
+    log_path = cwd / "bot.log"
+    process = start_bot(bot_env(fake_hubspot, fake_slack, **extra_env), log_path, cwd, *options)
+    bot = SocketBot(process, socket_mode, log_path)
+    try:
+        deadline = time.monotonic() + 20
+        while not socket_mode.clients:
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the bot did not connect over Socket Mode:\n{bot.output()}")
+            with contextlib.suppress(AssertionError):
+                socket_mode.wait_for_client(timeout=0.1)
+        yield bot
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=5)
+
+
+def block_actions(button: dict[str, Any], message: dict[str, Any], response_url: str) -> dict[str, Any]:
+    """A click on `button` in `message` (posted at MESSAGE_TS in C1), as Slack sends it."""
+    posted = {"type": "message", "text": message["text"], "blocks": message["blocks"]}
+    return block_actions_payload(
+        button["value"], message=posted, response_url=response_url, message_ts=MESSAGE_TS, action_id=button["action_id"]
+    )
+
+
+MESSAGE_TS = "1790000001.000100"  # the first page's ts, as Slack would put it in the click's container
