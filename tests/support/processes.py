@@ -29,6 +29,17 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def fakes_env(fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, **extra: str) -> dict[str, str]:
+    """`clean_env` for a bot that talks to the fakes with the test tokens (`extra`: the mode's own settings)."""
+    return clean_env(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        HUBSPOT_ACCESS_TOKEN=HUBSPOT_TOKEN,
+        HUBSPOT_API_BASE=fake_hubspot.url + "/",
+        SLACK_API_URL=fake_slack.api_url,
+        **extra,
+    )
+
+
 @dataclass
 class Served:
     """A running `serve` process; a thread drains its output into `output`, so a chatty server never blocks."""
@@ -71,14 +82,7 @@ def serving(
     `command`: Python arguments that start it another way (they get the port as their last argument).
     """
     port = free_port()
-    env = clean_env(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        HUBSPOT_ACCESS_TOKEN=HUBSPOT_TOKEN,
-        HUBSPOT_API_BASE=fake_hubspot.url + "/",
-        SLACK_API_URL=fake_slack.api_url,
-        **extra_env,
-    )
+    env = fakes_env(fake_hubspot, fake_slack, SLACK_SIGNING_SECRET=SIGNING_SECRET, **extra_env)
     arguments = [*command, str(port)] if command else ["-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(
         [sys.executable, *arguments],

@@ -27,9 +27,8 @@ from typing import Any
 import pytest
 
 from tests.support.hubspot import FakeHubSpot
-from tests.support.processes import clean_env
+from tests.support.processes import fakes_env
 from tests.support.slack import FakeSlack, block_actions_payload
-from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN
 from tests.support.waiting import wait_on
 
 WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -399,15 +398,7 @@ class SocketBot:
 
 
 def bot_env(fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, **extra: str) -> dict[str, str]:
-    env = clean_env(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_APP_TOKEN=APP_TOKEN,
-        HUBSPOT_ACCESS_TOKEN=HUBSPOT_TOKEN,
-        HUBSPOT_API_BASE=fake_hubspot.url + "/",
-        SLACK_API_URL=fake_slack.api_url,
-        HUBSPOT_READ_TIMEOUT="5",
-        **extra,
-    )
+    env = fakes_env(fake_hubspot, fake_slack, SLACK_APP_TOKEN=APP_TOKEN, HUBSPOT_READ_TIMEOUT="5", **extra)
     # slack_sdk sends its WebSocket through HTTPS_PROXY when set (it ignores NO_PROXY): keep it on loopback.
     for name in PROXY_VARIABLES:
         env.pop(name, None)
