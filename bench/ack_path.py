@@ -40,7 +40,8 @@ def build(metrics_dir: str | None) -> Callable[[dict[str, Any], Callable[..., An
     from bot.app import build_app, build_wsgi
     from bot.config import Settings
     from bot.metrics import Metrics
-    from bot.services import build_services, make_web_client
+    from bot.runtime import build_runtime
+    from bot.slack.web import make_web_client
 
     settings = Settings(
         slack_bot_token="xoxb-bench",  # noqa: S106
@@ -51,8 +52,8 @@ def build(metrics_dir: str | None) -> Callable[[dict[str, Any], Callable[..., An
         listener_workers=1,
     )
     metrics = Metrics(multiprocess_dir=metrics_dir) if metrics_dir else Metrics()
-    services = build_services(settings, web_client=make_web_client(settings), background=DiscardWork(), metrics=metrics)
-    return build_wsgi(build_app(settings, services=services))
+    runtime = build_runtime(settings, web_client=make_web_client(settings), background=DiscardWork(), metrics=metrics)
+    return build_wsgi(build_app(settings, runtime=runtime))
 
 
 def signed_command() -> Callable[[], dict[str, Any]]:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-import http.client
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.support.processes import answers_healthz
+from tests.support.waiting import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,12 +37,6 @@ BOT_ENV_NAMES = frozenset({"PORT", "WEB_CONCURRENCY"})
 
 class BotFailedToStart(RuntimeError):
     """The server exited or never answered /healthz; the message carries the tail of its log."""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def serve_command(port: int) -> list[str]:
@@ -141,22 +136,12 @@ class BotProcess:
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise BotFailedToStart(f"the server exited with {self._process.returncode}:\n{self.log_tail()}")
-            if self._healthy():
+            if answers_healthz(self.port):
                 self.startup_seconds = time.monotonic() - started
                 return self.startup_seconds
             time.sleep(0.01)
         self.stop()
         raise BotFailedToStart(f"no /healthz = 200 within {timeout:.0f} s:\n{self.log_tail()}")
-
-    def _healthy(self) -> bool:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=0.5)
-        try:
-            connection.request("GET", "/healthz")
-            return connection.getresponse().status == 200
-        except OSError:
-            return False
-        finally:
-            connection.close()
 
     def pids(self) -> list[int]:
         if self._process is None or self._process.poll() is not None:

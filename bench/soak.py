@@ -21,22 +21,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.measure import percentile
 from bench.process import BotFailedToStart, BotProcess, children_of, status_kb
-from bench.redis_server import RedisServer
-from bench.run import (
+from bench.report import fmt, report_misbehaviour
+from bench.scenarios import (
     BOT_TOKEN,
     HUBSPOT_TOKEN,
     SIGNING_SECRET,
     contact_email,
     expected_records,
-    fmt,
-    percentile,
     records_shown,
-    report_misbehaviour,
     seed_contacts,
     user_id,
 )
-from tests.fakes import FakeHubSpot, FakeSlack, SlackSender, find_button
+from tests.support.hubspot import FakeHubSpot
+from tests.support.redis_server import RedisServer
+from tests.support.slack import FakeSlack, SlackSender, find_button
 
 CHECKPOINT_EVERY = 500
 # The fake HubSpot advertises (and enforces) a window this soak never fills, and the bot may use it: the soak

@@ -22,26 +22,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.measure import Phase, Sent, percentile
 from bench.process import BotFailedToStart, BotProcess
-from bench.redis_server import RedisServer
-from bench.run import (
+from bench.report import fmt, report_misbehaviour
+from bench.scenarios import (
     SIGNING_SECRET,
-    Phase,
     Scenario,
-    Sent,
     catalogue_text,
     expected_records,
-    fmt,
     message_ts,
     next_buttons,
-    percentile,
     records_shown,
-    report_misbehaviour,
     run_commands,
     user_id,
-    wait_until,
 )
-from tests.fakes import SlackSender, all_text
+from tests.support.redis_server import RedisServer
+from tests.support.slack import SlackSender, all_text
+from tests.support.waiting import wait_until
 
 # After every double click has its first page 2, how long later duplicates may still land (they are counted).
 SETTLE_SECONDS = 3.0
@@ -179,7 +176,7 @@ def double_clicks(
                 found.setdefault(user, []).append(post)
         return found
 
-    wait_until(lambda: len(page_twos()) >= len(users), timeout)
+    wait_until(lambda: len(page_twos()) >= len(users), timeout, check=False)
     time.sleep(SETTLE_SECONDS)  # a duplicate from the other process may land just after the first page
     found = page_twos()
     ephemeral = Counter()

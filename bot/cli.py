@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from bot.config import SUPPORTED_LANGUAGES, ConfigError, Mode, Settings, load_settings
-from bot.parsing import DEFAULT_LIMIT, MAX_LIMIT
+from bot.domain.queries import DEFAULT_LIMIT, MAX_LIMIT
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +24,8 @@ def _settings_for(mode: Mode, environ: Mapping[str, str] | None = None) -> Setti
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings_for("http", args.environ)
-    from bot.allocator import cap_malloc_arenas
-    from bot.server import GunicornServer, metrics_directory
+    from bot.serve.allocator import cap_malloc_arenas
+    from bot.serve.gunicorn import GunicornServer, metrics_directory
 
     cap_malloc_arenas()  # before any thread exists; gunicorn's workers inherit it (README: Performance)
     with metrics_directory() as metrics_dir:
@@ -37,70 +34,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_socket(args: argparse.Namespace) -> int:
-    """Serve over Socket Mode until SIGTERM or Ctrl+C, then finish the answers already acknowledged.
-
-    Bolt's `SocketModeHandler.start()` blocks forever and dies on SIGTERM (every restart or deploy), taking the
-    lookups of commands Slack already saw acked with it: their users would wait for an answer that never comes.
-    """
     settings = _settings_for("socket", args.environ)
-    from bot.allocator import cap_malloc_arenas
+    from bot.serve.allocator import cap_malloc_arenas
 
     cap_malloc_arenas()  # before the listener pool's threads exist
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-    from slack_sdk.errors import SlackApiError
+    from bot.serve.socket_mode import run_socket_mode
 
-    from bot.app import build_app, build_probe_wsgi, services_of
-    from bot.logging_setup import configure_logging
-    from bot.metrics import serve_in_thread
-
-    configure_logging(settings.log_level, settings.log_format)
-    app = build_app(settings)
-    metrics = services_of(app).metrics
-
-    class TimedSocketModeHandler(SocketModeHandler):
-        """Times each envelope from arrival to the ack sent back over the socket (`participations_ack_seconds`)."""
-
-        def handle(self, client: Any, req: Any) -> None:
-            arrival = metrics.request_arrived()
-            try:
-                super().handle(client, req)
-            finally:
-                metrics.request_answered(arrival)
-
-    handler = TimedSocketModeHandler(app, settings.slack_app_token)
-    metrics_port = args.metrics_port if args.metrics_port is not None else settings.metrics_port
-    try:
-        probes = serve_in_thread(build_probe_wsgi(app), args.metrics_host, metrics_port) if metrics_port else None
-    except OSError as exc:  # in use, or an address this host does not have
-        raise ConfigError(f"cannot serve metrics on {args.metrics_host}:{metrics_port}: {exc.strerror}") from None
-    if probes is not None:
-        log.info("serving /metrics and /healthz on %s:%d", args.metrics_host, probes.server_port)
-    stopping = threading.Event()
-    if threading.current_thread() is threading.main_thread():  # signal handlers can only be set there
-        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    try:
-        try:
-            handler.connect()  # type: ignore[no-untyped-call]
-        except SlackApiError as exc:  # apps.connections.open refused the app-level token
-            error = exc.response.get("error") or f"HTTP {exc.response.status_code}"
-            raise ConfigError(
-                f"Slack refused SLACK_APP_TOKEN ({error}): use an app-level token (xapp-…) with connections:write "
-                "from Basic Information → App-Level Tokens, and enable Socket Mode for the app"
-            ) from None
-        log.info("Socket Mode connected; stop with Ctrl+C or SIGTERM")
-        stopping.wait()
-    finally:
-        handler.close()  # type: ignore[no-untyped-call]  # no new envelopes
-        log.info("stopping: finishing the answers already acknowledged")
-        app._participations_executor.shutdown(wait=True)  # type: ignore[attr-defined]
-        if probes is not None:
-            probes.shutdown()
-            probes.server_close()
-    return 0
+    return run_socket_mode(settings, metrics_host=args.metrics_host, metrics_port=args.metrics_port)
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    from bot.preview import PreviewRequest, preview_main
+    from bot.tools.preview import PreviewRequest, preview_main
 
     request = PreviewRequest(
         identifier=args.identifier,
@@ -116,7 +60,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from bot.check import check_main
+    from bot.tools.check import check_main
 
     return check_main("socket" if args.socket else "http", args.environ)
 

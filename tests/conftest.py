@@ -13,19 +13,17 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
-from slack_bolt import App
 
-from bot.app import build_app, build_wsgi
+from bot.app import BotApp, build_app, build_wsgi
 from bot.config import Settings
 from bot.hubspot.client import HubSpotClient
 from bot.metrics import Metrics
-from bot.services import Services, build_services, make_web_client
-from tests.fakes import FakeHubSpot, FakeSlack, SlackSender
-from tests.redis_server import RedisServer
-
-SIGNING_SECRET = "test-signing-secret"
-BOT_TOKEN = "xoxb-test-token"
-HUBSPOT_TOKEN = "hs-test-token"
+from bot.runtime import build_runtime
+from bot.slack.web import make_web_client
+from tests.support.hubspot import FakeHubSpot
+from tests.support.redis_server import RedisServer
+from tests.support.slack import FakeSlack, SlackSender
+from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
 
 
 class VirtualTime:
@@ -58,8 +56,7 @@ class _QuietHandler(WSGIRequestHandler):
 
 @dataclass
 class Bot:
-    app: App
-    services: Services
+    app: BotApp
     url: str
     sender: SlackSender
     time: VirtualTime
@@ -67,7 +64,7 @@ class Bot:
 
     def stop(self) -> None:
         # Let lookups still in flight finish against the fakes before those go away.
-        self.app._participations_executor.shutdown(wait=True)
+        self.app.close()
         self._server.shutdown()
         self._server.server_close()
 
@@ -125,15 +122,15 @@ def make_bot(fake_slack: FakeSlack) -> Iterator[Callable[..., Bot]]:
         # One Metrics for the client and the app, as in production (a test may pass its own).
         client_overrides.setdefault("metrics", Metrics())
         hubspot = HubSpotClient.from_settings(settings, sleep=time.sleep, clock=time.clock, **client_overrides)
-        services = build_services(settings, web_client=web_client, hubspot=hubspot)
-        app = build_app(settings, services=services, web_client=web_client)
+        runtime = build_runtime(settings, web_client=web_client, hubspot=hubspot)
+        app = build_app(settings, runtime=runtime, web_client=web_client)
         server = make_server(
             "127.0.0.1", 0, build_wsgi(app), server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
         )
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         url = f"http://127.0.0.1:{server.server_address[1]}"
         sender = SlackSender(url + "/slack/events", settings.slack_signing_secret, fake_slack)
-        bot = Bot(app=app, services=services, url=url, sender=sender, time=time, _server=server)
+        bot = Bot(app=app, url=url, sender=sender, time=time, _server=server)
         bots.append(bot)
         return bot
 

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from bot.app import EVENTS_PATH
-from bot.listeners.commands import COMMAND
-from bot.listeners.shortcut import CALLBACK_ID
+from bot.listeners.command import COMMAND
+from bot.listeners.message_shortcut import CALLBACK_ID
 from bot.scopes import REQUIRED_BOT_SCOPES
 
 MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"

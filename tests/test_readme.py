@@ -6,10 +6,8 @@ import io
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
-import time
 from datetime import timezone
 from pathlib import Path
 
@@ -18,7 +16,9 @@ import requests
 
 import bot.config
 from bot.cli import build_parser, main
-from bot.preview import PreviewRequest, run_preview
+from bot.tools.preview import PreviewRequest, run_preview
+from tests.support.processes import answers_healthz
+from tests.support.waiting import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -118,15 +118,9 @@ def test_procfile_runs_the_documented_command() -> None:
     assert "`participations-bot serve --port $PORT`" in README
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_serve_answers_healthz(tmp_path: Path) -> None:
     """`participations-bot serve --port N` as documented (bound to 127.0.0.1 here)."""
-    port = _free_port()
+    port = free_port()
     env = {
         "PATH": os.environ.get("PATH", ""),
         "SLACK_BOT_TOKEN": "xoxb-test",
@@ -143,15 +137,9 @@ def test_serve_answers_healthz(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                response = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert process.poll() is None, process.stderr.read() if process.stderr else ""
-                assert time.monotonic() < deadline, "serve did not start within 20 s"
-                time.sleep(0.1)
+        started = wait_until(lambda: answers_healthz(port, timeout=1.0) or process.poll() is not None, timeout=20)
+        assert started and process.poll() is None, process.stderr.read() if process.stderr else ""
+        response = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
         assert response.status_code == 200
         assert response.text == "ok\n"
     finally:
@@ -163,3 +151,33 @@ def test_socket_without_app_token_says_what_is_missing(capsys: pytest.CaptureFix
     environ = {"SLACK_BOT_TOKEN": "xoxb-test", "HUBSPOT_ACCESS_TOKEN": "hs-test"}
     assert main(["socket"], environ=environ) == 2
     assert "missing required setting(s): SLACK_APP_TOKEN" in capsys.readouterr().err
+
+
+def layout_paths() -> list[str]:
+    """Every path the README's layout table names: its first column, and the modules named inside a package's row."""
+    layout = README.split("## Project layout", 1)[1]
+    paths: list[str] = []
+    for line in layout.splitlines():
+        if not line.startswith("| `"):
+            continue
+        first, what = line.split(" | ", 1)
+        row = re.findall(r"`([^`]+)`", first)
+        paths += row
+        for package in (p for p in row if p.endswith("/")):
+            paths += [package + name for name in re.findall(r"`([a-z_]+\.py)`", what)]
+    return paths
+
+
+def test_every_path_in_the_layout_table_exists() -> None:
+    missing = [path for path in layout_paths() if not (ROOT / path).exists()]
+    assert not missing
+
+
+@pytest.mark.parametrize("package", ["bot", "tests/support", "bench"])
+def test_every_module_is_in_the_layout_table(package: str) -> None:
+    named = set(layout_paths())
+    modules = [path.relative_to(ROOT).as_posix() for path in sorted((ROOT / package).rglob("*.py"))]
+    unnamed = [module for module in modules if module not in named and not module.endswith("/__init__.py")]
+    if package != "bot":  # `python -m bot` is in the table; `python -m bench` is the benchmark's own row
+        unnamed = [module for module in unnamed if not module.endswith("/__main__.py")]
+    assert not unnamed

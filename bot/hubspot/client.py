@@ -2,13 +2,15 @@
 
 One `requests.Session` per client (connections are reused across threads), explicit timeouts, bounded
 concurrency, pacing that follows HubSpot's rate-limit headers, and retries that fit a user's patience.
-Waits go through injected `sleep`/`clock` so tests never sleep for real.
+Waits go through injected `sleep`/`clock` so tests never sleep for real. Beside it: pacing.py (the shared
+window), errors.py (the exception tree and the answer → exception map), session.py, models.py. Over 300 lines
+because the public calls and the one retry loop they share (attempts, deadline-bounded body reads, 429 waits)
+read best together.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import random
 import threading
 import time
@@ -24,16 +26,13 @@ from urllib3.exceptions import ReadTimeoutError
 
 from bot.hubspot.errors import (
     SEARCH_SCOPE,
-    AuthenticationFailed,
-    BadRequest,
-    ContactNotFound,
     DailyLimitReached,
     HubSpotError,
     MissingScopes,
     RateLimited,
     Unavailable,
     UnexpectedResponse,
-    required_scopes_from,
+    error_from_response,
 )
 from bot.hubspot.models import (
     BreakdownPage,
@@ -44,8 +43,9 @@ from bot.hubspot.models import (
     parse_page,
     parse_search,
 )
-from bot.state import Limit, RateWindow
-from bot.state.memory import MemoryRateWindow
+from bot.hubspot.pacing import RateGovernor
+from bot.hubspot.session import header_number, settle_proxies
+from bot.state import RateWindow
 
 if TYPE_CHECKING:  # the client only calls it; importing bot.hubspot stays free of prometheus_client
     from bot.metrics import Metrics
@@ -53,7 +53,6 @@ if TYPE_CHECKING:  # the client only calls it; importing bot.hubspot stays free 
 log = logging.getLogger(__name__)
 
 MAX_LIMIT = 100
-RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 MIN_RATE_LIMIT_WAIT = 0.2  # never retry a 429 sooner than this
 MAX_BODY_BYTES = 8 * 1024 * 1024
 # HubSpot allows 5 CRM search requests per second per account, and sends no rate-limit headers with them.
@@ -74,165 +73,6 @@ class RetryPolicy:
     base_backoff: float = 0.2
     max_backoff: float = 3.0
     rate_limit_fallback_wait: float = 1.0
-
-
-def _header_number(headers: Mapping[str, str], name: str) -> float | None:
-    raw = headers.get(name)
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        return None
-    return value if value >= 0 else None
-
-
-def settle_proxies(session: requests.Session, url: str) -> None:
-    """Read proxy settings (HTTPS_PROXY, NO_PROXY…) once, for the one host this session talks to.
-
-    By default requests re-reads the whole environment on every request to find proxies, which was a third of
-    the CPU a lookup cost; the settings do not change while the bot runs. (This also stops ~/.netrc from
-    silently replacing our Authorization header.)
-    """
-    session.proxies.update(requests.utils.get_environ_proxies(url))
-    session.trust_env = False
-
-
-# Before HubSpot has answered once: its smallest tier (Free/Starter), so a first burst cannot overshoot any account.
-DEFAULT_LIMIT = Limit(maximum=100, interval=10.0)
-LIMIT_RECHECK_SECONDS = 1.0  # how often a process re-reads the limit the others learnt
-# Booked send times and HubSpot's arrival times differ by scheduling and network jitter: pace against a window
-# this much longer than HubSpot's, or two requests booked a window apart can arrive just inside one.
-JITTER_ALLOWANCE = 0.1
-
-
-def safety_margin(maximum: int) -> int:
-    """Requests kept back from HubSpot's own maximum (3 %, at least one): other tools' stray requests and requests
-    still in flight when the window is read."""
-    return max(1, math.ceil(maximum * 0.03))
-
-
-class RateGovernor:
-    """Keeps every process that shares a HubSpot token under HubSpot's rolling window, before HubSpot says 429.
-
-    The window of booked send times lives in a `RateWindow` (this process's memory, or Redis shared by every
-    process with this token). The limit paced to is the one HubSpot advertises (`X-HubSpot-RateLimit-Max` per
-    `-Interval-Milliseconds`), less a small margin, learnt from answers and shared; until the first answer,
-    `DEFAULT_LIMIT`. `cap` (HUBSPOT_REQUESTS_PER_10S, per `window_seconds`) can only lower it, for a token that
-    other tools also use. HubSpot's `-Remaining` (which counts other apps on the account too) and 429s pause
-    everyone sharing the window.
-
-    Callers are served first come, first served: each one books the earliest free send time and sleeps until
-    then, so in a burst larger than the window nobody overtakes an earlier caller and runs it past its deadline,
-    and a caller whose booking would land after its deadline is told at once instead of after a wait.
-    """
-
-    def __init__(
-        self,
-        cap: int | None = None,
-        window_seconds: float = 10.0,
-        *,
-        store: RateWindow | None = None,
-        clock: Clock = time.monotonic,
-        sleep: Sleep = time.sleep,
-        reserve: int = 3,
-        default_limit: Limit = DEFAULT_LIMIT,
-        jitter_allowance: float = JITTER_ALLOWANCE,
-    ) -> None:
-        self.cap = max(1, cap) if cap is not None else None
-        self.jitter_allowance = jitter_allowance
-        self.window_seconds = window_seconds
-        self.reserve = reserve
-        self.default_limit = default_limit
-        self._clock = clock
-        self._sleep = sleep
-        self.store = store or MemoryRateWindow(clock)
-        self._known: Limit | None = None
-        self._known_at = -math.inf
-        self._lock = threading.Lock()
-
-    @property
-    def capacity(self) -> int:
-        return self.pacing()[0]
-
-    def pacing(self) -> tuple[int, float]:
-        """(requests, per seconds) this governor books against now.
-
-        When the cap and HubSpot's limit have different windows, the shorter window is used and both are scaled
-        into it: a rate moved to a shorter window only gets stricter (5 per second never becomes 50 per 10 s).
-        """
-        limit = self._limit() or self.default_limit
-        capacity = max(1, limit.maximum - safety_margin(limit.maximum))
-        window = limit.interval
-        if self.cap is not None:
-            window = min(window, self.window_seconds)
-            capacity = min(
-                math.floor(capacity * window / limit.interval), math.floor(self.cap * window / self.window_seconds)
-            )
-        return max(1, capacity), window + self.jitter_allowance
-
-    def _limit(self) -> Limit | None:
-        now = self._clock()
-        if now - self._known_at >= LIMIT_RECHECK_SECONDS:
-            learned = self.store.learned()
-            with self._lock:
-                self._known, self._known_at = learned, now
-        return self._known
-
-    def acquire(self, deadline: float) -> bool:
-        """Wait for a send slot; False if none opens before `deadline` (a clock value)."""
-        capacity, window = self.pacing()
-        wait = self.store.book(capacity, window, deadline - self._clock())
-        if wait is None:
-            return False
-        while True:
-            if wait > 0:
-                self._sleep(wait)
-            # A 429 or a nearly spent window seen (by anyone) while we slept pushes everyone back.
-            wait = self.store.paused_for()
-            if wait <= 0:
-                return True
-            if self._clock() + wait > deadline:
-                return False
-
-    def until_window_rolls(self, interval: float) -> float:
-        """Seconds until the oldest request sent inside HubSpot's rolling `interval` leaves it (a slot frees).
-
-        Alone, that is the whole interval; in a burst it is often a second or less.
-        """
-        return self.store.until_window_rolls(interval)
-
-    def pause(self, seconds: float) -> None:
-        self.store.pause(seconds)
-
-    def observe(self, headers: Mapping[str, str]) -> None:
-        self._learn_limit(headers)
-        remaining = _header_number(headers, "X-HubSpot-RateLimit-Remaining")
-        if remaining is None or remaining > self.reserve:
-            return
-        interval_ms = _header_number(headers, "X-HubSpot-RateLimit-Interval-Milliseconds") or 10_000
-        maximum = _header_number(headers, "X-HubSpot-RateLimit-Max") or self.capacity
-        spacing = interval_ms / 1000 / max(maximum, 1)
-        # The closer to zero, the longer the gap: at 0 left, wait for a few slots to roll off.
-        self.pause(spacing * (self.reserve + 1 - remaining))
-
-    def _learn_limit(self, headers: Mapping[str, str]) -> None:
-        """Remember (and share) the limit HubSpot advertises, when it differs from the one we know.
-
-        A Professional account (190) then gets its whole window instead of the default's 97, and a setting above
-        the account's real limit cannot meet a 429 storm in every burst.
-        """
-        maximum = _header_number(headers, "X-HubSpot-RateLimit-Max")
-        if maximum is None or maximum < 1:
-            return
-        interval_ms = _header_number(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
-        limit = Limit(int(maximum), interval_ms / 1000 if interval_ms else self.default_limit.interval)
-        with self._lock:
-            if limit == self._known:
-                return
-            self._known, self._known_at = limit, self._clock()
-        self.store.learn(limit)
-        log.info("HubSpot allows %d requests per %g s; pacing at %d", limit.maximum, limit.interval, self.pacing()[0])
 
 
 class HubSpotClient:
@@ -511,10 +351,10 @@ class HubSpotClient:
         Waiting a whole interval from *now* after every 429 would stall each queued user for ten seconds and push
         many past their budget (40 of 200 in the benchmark) when a slot frees within a second or two.
         """
-        retry_after = _header_number(response.headers, "Retry-After")
+        retry_after = header_number(response.headers, "Retry-After")
         if retry_after is not None:
             return retry_after
-        interval_ms = _header_number(response.headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
+        interval_ms = header_number(response.headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
         if interval_ms is not None:
             return max(MIN_RATE_LIMIT_WAIT, governor.until_window_rolls(interval_ms / 1000))
         if governor is not self.governor:  # search's 429 ("secondly limit") has no headers: its window is known
@@ -537,44 +377,3 @@ def _parsed(parse: Callable[[Any], Parsed], body: Any, correlation_id: str | Non
 
 def _retryable(error: HubSpotError) -> bool:
     return isinstance(error, (Unavailable, RateLimited)) and not isinstance(error, DailyLimitReached)
-
-
-def error_from_response(response: requests.Response) -> HubSpotError:
-    """Map a non-200 answer to our exception tree; every field of the body is optional."""
-    try:
-        parsed = response.json()
-    except ValueError:
-        parsed = None
-    body: Mapping[str, Any] = parsed if isinstance(parsed, Mapping) else {}
-    status = response.status_code
-    correlation_id = _str(body.get("correlationId")) or response.headers.get("X-HubSpot-Correlation-Id")
-    category = _str(body.get("category"))
-    message = _str(body.get("message")) or f"HTTP {status}"
-    common: dict[str, Any] = {"status": status, "correlation_id": correlation_id, "category": category}
-    if status == 404:
-        # Only HubSpot's own "no such object" means an unknown contact; any other 404 (an HTML page, a proxy, a
-        # wrong HUBSPOT_API_BASE or API version) would otherwise pass for "every contact is unknown".
-        if category == "OBJECT_NOT_FOUND":
-            return ContactNotFound(message, **common)
-        return UnexpectedResponse(f"HubSpot answered HTTP 404 ({category or 'not its contact error'})", **common)
-    if status == 400:
-        return BadRequest(message, **common)
-    if status == 401:
-        return AuthenticationFailed(message, **common)
-    if status == 403:
-        return MissingScopes(message, required_scopes=required_scopes_from(body), **common)
-    if status == 429:
-        policy = _str(body.get("policyName"))
-        retry_after = _header_number(response.headers, "Retry-After")
-        if policy and policy.upper() == "DAILY":
-            return DailyLimitReached(message, policy=policy, retry_after=retry_after, **common)
-        return RateLimited(message, policy=policy, retry_after=retry_after, **common)
-    if status in RETRYABLE_STATUSES:
-        return Unavailable(message, **common)
-    if parsed is None and status >= 500:
-        return Unavailable(message, **common)
-    return UnexpectedResponse(f"HubSpot answered HTTP {status}", **common)
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None

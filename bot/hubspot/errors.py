@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from bot.hubspot.session import header_number
+
+if TYPE_CHECKING:
+    import requests
 
 REQUIRED_SCOPE = "crm.objects.marketing_events.read"
 # Optional: only finding a contact by name (CRM search) needs it; lookups by email or id never do.
@@ -11,7 +16,7 @@ SEARCH_SCOPE = "crm.objects.contacts.read"
 
 
 class HubSpotError(Exception):
-    """Base class. `correlation_id` is HubSpot's (or ours when HubSpot gave none): show it, log it."""
+    """Base class. `correlation_id` is HubSpot's, None when it gave none (listeners then show our own reference)."""
 
     def __init__(
         self,
@@ -93,3 +98,47 @@ def required_scopes_from(body: Mapping[str, Any]) -> tuple[str, ...]:
                     if scope not in found:
                         found.append(scope)
     return tuple(found)
+
+
+RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
+
+
+def error_from_response(response: requests.Response) -> HubSpotError:
+    """Map a non-200 answer to our exception tree; every field of the body is optional."""
+    try:
+        parsed = response.json()
+    except ValueError:
+        parsed = None
+    body: Mapping[str, Any] = parsed if isinstance(parsed, Mapping) else {}
+    status = response.status_code
+    correlation_id = _str(body.get("correlationId")) or response.headers.get("X-HubSpot-Correlation-Id")
+    category = _str(body.get("category"))
+    message = _str(body.get("message")) or f"HTTP {status}"
+    common: dict[str, Any] = {"status": status, "correlation_id": correlation_id, "category": category}
+    if status == 404:
+        # Only HubSpot's own "no such object" means an unknown contact; any other 404 (an HTML page, a proxy, a
+        # wrong HUBSPOT_API_BASE or API version) would otherwise pass for "every contact is unknown".
+        if category == "OBJECT_NOT_FOUND":
+            return ContactNotFound(message, **common)
+        return UnexpectedResponse(f"HubSpot answered HTTP 404 ({category or 'not its contact error'})", **common)
+    if status == 400:
+        return BadRequest(message, **common)
+    if status == 401:
+        return AuthenticationFailed(message, **common)
+    if status == 403:
+        return MissingScopes(message, required_scopes=required_scopes_from(body), **common)
+    if status == 429:
+        policy = _str(body.get("policyName"))
+        retry_after = header_number(response.headers, "Retry-After")
+        if policy and policy.upper() == "DAILY":
+            return DailyLimitReached(message, policy=policy, retry_after=retry_after, **common)
+        return RateLimited(message, policy=policy, retry_after=retry_after, **common)
+    if status in RETRYABLE_STATUSES:
+        return Unavailable(message, **common)
+    if parsed is None and status >= 500:
+        return Unavailable(message, **common)
+    return UnexpectedResponse(f"HubSpot answered HTTP {status}", **common)
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -85,7 +85,19 @@ def search(body: Any, authorization: str | None, directory: Sequence[Mapping[str
         return _error(400, f"Invalid limit: {limit}", "VALIDATION_ERROR")
     asked = body.get("properties")
     wanted: list[Any] = asked if isinstance(asked, list) else []
-    words = body["query"].casefold().split()
+    found = matching_contacts(body["query"], directory, wanted)
+    answer: dict[str, Any] = {"total": len(found), "results": found[:limit]}
+    if len(found) > limit:
+        answer["paging"] = {"next": {"after": str(limit)}}
+    return 200, answer
+
+
+def matching_contacts(
+    query: str, directory: Sequence[Mapping[str, Any]], wanted: Sequence[Any]
+) -> list[dict[str, Any]]:
+    """The contacts HubSpot's search finds for `query`, with only the `wanted` properties: every word of the query
+    must begin a word of the contact's name, email or company (HubSpot matches by word prefix)."""
+    words = query.casefold().split()
     found = []
     for contact in directory:
         text = " ".join(str(value) for value in contact["properties"].values() if value)
@@ -93,10 +105,23 @@ def search(body: Any, authorization: str | None, directory: Sequence[Mapping[str
         if words and all(any(token.startswith(word) for token in tokens) for word in words):
             properties = {key: value for key, value in contact["properties"].items() if key in wanted}
             found.append({**contact, "properties": properties})
-    answer: dict[str, Any] = {"total": len(found), "results": found[:limit]}
-    if len(found) > limit:
-        answer["paging"] = {"next": {"after": str(limit)}}
-    return 200, answer
+    return found
+
+
+def breakdown_identifier(path: str) -> str | None:
+    """The contact a breakdown request names (one path segment, URL-decoded); None for any other path."""
+    identifier: str | None = None
+    for prefix in BREAKDOWN_PREFIXES:
+        if path.startswith(prefix) and path.endswith("/breakdown"):
+            segment = path[len(prefix) : -len("/breakdown")]
+            if segment and "/" not in segment:
+                identifier = unquote(segment)
+    return identifier
+
+
+def in_state(records: Sequence[Mapping[str, Any]], state: str | None) -> list[Mapping[str, Any]]:
+    """The participations in `state` (all of them when None), in HubSpot's order."""
+    return [r for r in records if state is None or r.get("properties", {}).get("attendanceState") == state]
 
 
 def encode_cursor(offset: int) -> str:
@@ -129,12 +154,7 @@ def answer(
     link_base: str = "",
 ) -> Answer:
     """HubSpot's behaviour for one breakdown request, as a pure function (status, JSON body)."""
-    identifier: str | None = None
-    for prefix in BREAKDOWN_PREFIXES:
-        if path.startswith(prefix) and path.endswith("/breakdown"):
-            segment = path[len(prefix) : -len("/breakdown")]
-            if segment and "/" not in segment:
-                identifier = unquote(segment)
+    identifier = breakdown_identifier(path)
     if identifier is None:
         return _error(404, "no such endpoint", None)
     if authorization != f"Bearer {SAMPLE_TOKEN}":
@@ -155,7 +175,7 @@ def answer(
     records = records_by_identifier.get(identifier.lower())
     if records is None:
         return _error(404, "Contact not found", "OBJECT_NOT_FOUND")
-    matching = [r for r in records if state is None or r.get("properties", {}).get("attendanceState") == state]
+    matching = in_state(records, state)
     body: dict[str, Any] = {"total": len(matching), "results": matching[offset : offset + limit]}
     if offset + limit < len(matching):
         cursor = encode_cursor(offset + limit)

@@ -3,7 +3,7 @@
 Each interface has an in-memory implementation (`bot.state.memory`: one process, nothing to set up) and a Redis one
 (`bot.state.redis`: every process of a deployment shares it), and `bot.state.failover` puts Redis in front of
 memory behind a circuit breaker. `build_state` chooses once, from settings; listeners receive the result through
-`Services` and never look a store up themselves.
+`Runtime` and never look a store up themselves.
 
 Waits are expressed in seconds from now, never as clock values, so processes (and Redis) need not share a clock.
 """
@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-Edit = tuple[str, str, str]  # (action_id of the retired button, note shown instead, block-id suffix)
+Edit = tuple[str, str, str]  # (action_id of the used button, note shown instead, block-id suffix)
 
 NAMESPACE = "participations-bot"
 
@@ -33,7 +33,7 @@ class ClickClaims(Protocol):
 
 
 class MessageEdits(Protocol):
-    """The used-button edits of each message, so concurrent retirements each keep every earlier edit."""
+    """The used-button edits of each message, so concurrent edits each keep every earlier edit."""
 
     def editing(self, message: str, edit: Edit) -> AbstractContextManager[list[Edit]]:
         """Record `edit` and yield every edit of `message` so far (this one included, in first-seen order).

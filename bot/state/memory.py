@@ -88,6 +88,10 @@ class MemoryClickClaims:
     def __init__(self, ttl: float = 600.0, max_items: int = 10_000, clock: Clock = time.monotonic) -> None:
         self._claims: ExpiringMap[bool] = ExpiringMap(ttl, max_items, clock)
 
+    def __len__(self) -> int:
+        """How many claims held (expired ones may still count until the next write)."""
+        return len(self._claims)
+
     def claim(self, key: str) -> bool:
         return self._claims.put_if_absent(key, True)
 
@@ -107,6 +111,10 @@ class MemoryMessageEdits:
     def __init__(self, ttl: float = 600.0, max_items: int = 2_000, clock: Clock = time.monotonic) -> None:
         self._messages: ExpiringMap[_MessageEntry] = ExpiringMap(ttl, max_items, clock)
 
+    def __len__(self) -> int:
+        """How many messages whose edits are kept (expired ones may still count until the next write)."""
+        return len(self._messages)
+
     @contextmanager
     def editing(self, message: str, edit: Edit) -> Iterator[list[Edit]]:
         entry = self._messages.get_or_put(message, _MessageEntry)
@@ -125,6 +133,10 @@ class MemoryMessageEdits:
 class MemoryLanguageCache:
     def __init__(self, ttl: float = 3600.0, max_items: int = 10_000, clock: Clock = time.monotonic) -> None:
         self._languages: ExpiringMap[str] = ExpiringMap(ttl, max_items, clock)
+
+    def __len__(self) -> int:
+        """How many users whose language is cached (expired ones may still count until the next write)."""
+        return len(self._languages)
 
     def get(self, user_id: str) -> str | None:
         return self._languages.get(user_id)

@@ -1,0 +1,1 @@
+"""What the listeners share: the request lifecycle, the click machinery, every record of a contact, thread posts."""

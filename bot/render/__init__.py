@@ -1,0 +1,1 @@
+"""Block Kit views: pure functions from data to Slack messages; nothing here calls out."""

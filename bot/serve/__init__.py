@@ -1,0 +1,1 @@
+"""Serving: gunicorn with waitress workers (HTTP mode) and Socket Mode."""
