@@ -322,19 +322,20 @@ class _HubSpotHandler(LoopbackHandler):
             owner.calls.append(call)
             owner.lock.notify_all()
         if split.path != SEARCH_PATH:
-            self._send(404, json.dumps({"status": "error", "message": "no such endpoint"}))
             call.status, call.finished = 404, time.monotonic()
+            self._send(404, json.dumps({"status": "error", "message": "no such endpoint"}))
             return
         with owner.lock:
             scripted = owner.scripted.popleft() if owner.scripted else None
         answer = scripted or owner.search_answer(call)
         if answer.delay:
             time.sleep(answer.delay)
+        # Recorded before the bytes go out: the bot may act on the answer before this thread runs again.
+        call.status, call.finished = answer.status, time.monotonic()
         if answer.raw is not None:
             self._send(answer.status, answer.raw, {"Content-Type": "text/html", **answer.headers})
         else:
             self._send(answer.status, json.dumps(answer.body), answer.headers)
-        call.status, call.finished = answer.status, time.monotonic()
 
     def do_GET(self) -> None:
         started = time.monotonic()
@@ -350,8 +351,8 @@ class _HubSpotHandler(LoopbackHandler):
             owner.calls.append(call)
             owner.lock.notify_all()
         if not matched:
-            self._send(404, json.dumps({"status": "error", "message": "no such endpoint"}))
             call.status, call.finished = 404, time.monotonic()
+            self._send(404, json.dumps({"status": "error", "message": "no such endpoint"}))
             return
         answer = owner.answer(call)
         if answer.delay:
@@ -362,8 +363,11 @@ class _HubSpotHandler(LoopbackHandler):
             return
         if answer.drip:
             self._drip(answer.status, json.dumps(answer.body).encode(), answer.drip)
-        elif answer.raw is not None:
+            call.status, call.finished = answer.status, time.monotonic()
+            return
+        # Recorded before the bytes go out: the bot may act on the answer before this thread runs again.
+        call.status, call.finished = answer.status, time.monotonic()
+        if answer.raw is not None:
             self._send(answer.status, answer.raw, {"Content-Type": "text/html", **answer.headers})
         else:
             self._send(answer.status, json.dumps(answer.body), answer.headers)
-        call.status, call.finished = answer.status, time.monotonic()
