@@ -32,13 +32,14 @@ from bench.report import figures_json, report_misbehaviour, table
 from bench.scenarios import PAGE_SIZE, Result, planned_scenarios, run_scenario
 
 
-def bot_defaults(overrides: dict[str, str]) -> dict[str, int]:
+def bot_defaults(overrides: dict[str, str]) -> dict[str, int | str]:
     from bot.config import load_settings
 
     settings = load_settings(overrides, dotenv=False)
     return {
         "HUBSPOT_MAX_CONCURRENCY": settings.hubspot_max_concurrency,
-        "HUBSPOT_REQUESTS_PER_10S": settings.hubspot_requests_per_10s,
+        # Unset: the bot paces to the limit HubSpot advertises (the fake's), less its margin.
+        "HUBSPOT_REQUESTS_PER_10S": settings.hubspot_requests_per_10s or "unset",
         "LISTENER_WORKERS": settings.listener_workers,
         "HTTP_THREADS": settings.http_threads,
     }

@@ -65,7 +65,7 @@ def cpu_cell(result: Result) -> str:
     return f"{result.load_cpu_s * 1000 / handled:.1f}"
 
 
-def table(results: Sequence[Result], settings: dict[str, int]) -> list[str]:
+def table(results: Sequence[Result], settings: dict[str, int | str]) -> list[str]:
     concurrency = settings["HUBSPOT_MAX_CONCURRENCY"]
     rows: list[tuple[str, str, Callable[[Result], str]]] = [
         ("start → /healthz 200 (ms)", "≤ 2000", lambda r: fmt(r.startup_ms)),
@@ -123,7 +123,11 @@ def report_misbehaviour(problems: Sequence[str]) -> bool:
 
 
 def figures_json(
-    results: Sequence[Result], render_median: float, render_p95: float, info: dict[str, str], settings: dict[str, int]
+    results: Sequence[Result],
+    render_median: float,
+    render_p95: float,
+    info: dict[str, str],
+    settings: dict[str, int | str],
 ) -> dict[str, Any]:
     def phase(p: Phase | None) -> dict[str, Any] | None:
         if p is None:
