@@ -13,7 +13,7 @@ from bot.domain.buttons import encode_choice
 from bot.domain.queries import MAX_CHOICES, Choice
 from bot.hubspot.models import ContactMatch
 from bot.i18n import Translator
-from bot.render.blocks import MAX_FALLBACK_TEXT, Block, Message, button, context, escape, section, truncate
+from bot.render.blocks import Block, Message, button, context, escape, message, section, truncate
 
 CHOOSE_ACTION_ID = "participations_choose"
 
@@ -66,7 +66,7 @@ def render_choice(
         blocks.append(block)
     blocks.append(context(tr("choice.only_you"), block_id="choice-note"))
     fallback = tr("choice.fallback", total=tr.number(total))
-    return {"text": truncate(fallback, MAX_FALLBACK_TEXT), "blocks": blocks}
+    return message(fallback, blocks)
 
 
 def render_chosen(label: str, tr: Translator) -> Message:
