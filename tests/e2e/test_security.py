@@ -20,7 +20,7 @@ from bot.config import load_settings
 from bot.logging_setup import JsonFormatter, ScrubbingFormatter, configure_logging
 from tests.conftest import Bot
 from tests.support.hubspot import FakeHubSpot, Scripted, participation
-from tests.support.slack import FakeSlack, find_button, sign
+from tests.support.slack import FakeSlack, find_button, mrkdwn_objects, sign
 from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
 from tests.support.waiting import wait_until
 
@@ -166,17 +166,20 @@ DENIALS = [
 ]
 
 
-@pytest.mark.parametrize(("overrides", "who"), [d[1:] for d in DENIALS], ids=[d[0] for d in DENIALS])
+@pytest.fixture(params=[d[1:] for d in DENIALS], ids=[d[0] for d in DENIALS])
+def denying(request: pytest.FixtureRequest, make_bot: Callable[..., Bot], settings: Any) -> tuple[Bot, dict[str, str]]:
+    """A bot whose allow-list leaves out one user, channel or team, and the request fields of who it leaves out."""
+    overrides, who = request.param
+    return make_bot(settings.with_overrides(**overrides)), who
+
+
 def test_a_denied_command_gets_a_refusal_and_no_hubspot_call(
-    make_bot: Callable[..., Bot],
-    settings: Any,
+    denying: tuple[Bot, dict[str, str]],
     fake_slack: FakeSlack,
     fake_hubspot: FakeHubSpot,
     logs: pytest.LogCaptureFixture,
-    overrides: dict[str, Any],
-    who: dict[str, str],
 ) -> None:
-    bot = make_bot(settings.with_overrides(**overrides))
+    bot, who = denying
     fake_hubspot.add_contact([participation(1)], EMAIL)
     response, name = bot.sender.command(EMAIL, **who)
     assert response.status_code == 200
@@ -192,17 +195,13 @@ def test_a_denied_command_gets_a_refusal_and_no_hubspot_call(
     assert len(fake_hubspot.calls) == 1
 
 
-@pytest.mark.parametrize(("overrides", "who"), [d[1:] for d in DENIALS], ids=[d[0] for d in DENIALS])
 def test_a_click_by_someone_not_allowed_is_refused(
-    make_bot: Callable[..., Bot],
-    settings: Any,
+    denying: tuple[Bot, dict[str, str]],
     fake_slack: FakeSlack,
     fake_hubspot: FakeHubSpot,
     logs: pytest.LogCaptureFixture,
-    overrides: dict[str, Any],
-    who: dict[str, str],
 ) -> None:
-    bot = make_bot(settings.with_overrides(**overrides))
+    bot, who = denying
     fake_hubspot.add_contact([participation(i) for i in range(15)], EMAIL)
     response, name = bot.sender.command(EMAIL)
     message = fake_slack.wait_for(lambda: fake_slack.responses(name))[0]
@@ -322,19 +321,6 @@ def test_configure_logging_keeps_urllib3_urls_out_of_info_logs() -> None:
 
 HOSTILE = "<!channel> <!here> <!everyone> <@U0BOSS> <#C0SECRET> <http://evil.example|click> @here &amp; <b>"
 FORBIDDEN = ("<!channel>", "<!here>", "<!everyone>", "<@U0BOSS>", "<#C0SECRET>", "<http://evil", "<b>")
-
-
-def mrkdwn_objects(node: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    if isinstance(node, dict):
-        if node.get("type") == "mrkdwn":
-            found.append(node)
-        for value in node.values():
-            found.extend(mrkdwn_objects(value))
-    elif isinstance(node, list):
-        for item in node:
-            found.extend(mrkdwn_objects(item))
-    return found
 
 
 def assert_rendered_as_text(message: dict[str, Any]) -> list[str]:

@@ -394,3 +394,17 @@ def assert_valid_message(message: dict[str, Any]) -> None:
             for element in block["elements"]:
                 assert len(element["text"]["text"]) <= 75
                 assert len(element["value"]) <= 2000
+
+
+def mrkdwn_objects(node: Any) -> list[dict[str, Any]]:
+    """Every mrkdwn text object anywhere in a message or its blocks, in order."""
+    found: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        if node.get("type") == "mrkdwn":
+            found.append(node)
+        for value in node.values():
+            found.extend(mrkdwn_objects(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(mrkdwn_objects(item))
+    return found

@@ -26,6 +26,7 @@ from bot.hubspot.models import State, parse_page
 from bot.i18n import LANGUAGES, Translator
 from bot.render.blocks import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from bot.render.page import render_page
+from tests.support.slack import mrkdwn_objects
 
 T = TypeVar("T")
 FAST = settings(max_examples=150, deadline=None)
@@ -358,17 +359,10 @@ _BARE_AMPERSAND = re.compile(r"&(?!amp;|lt;|gt;)")
 
 
 def _mrkdwn_texts(node: Any) -> list[str]:
-    found: list[str] = []
-    if isinstance(node, dict):
-        if node.get("type") == "mrkdwn":
-            assert node.get("verbatim") is True
-            found.append(node["text"])
-        for value in node.values():
-            found.extend(_mrkdwn_texts(value))
-    elif isinstance(node, list):
-        for item in node:
-            found.extend(_mrkdwn_texts(item))
-    return found
+    found = mrkdwn_objects(node)
+    for obj in found:
+        assert obj.get("verbatim") is True
+    return [obj["text"] for obj in found]
 
 
 # A Next button carries page + 1; generated pages stay far below the codec's cap (MAX_PAGE).
