@@ -6,6 +6,7 @@ A thin entry point over the app factory and the tools; `main(argv, environ)` let
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from collections.abc import Mapping, Sequence
@@ -46,16 +47,8 @@ def cmd_socket(args: argparse.Namespace) -> int:
 def cmd_preview(args: argparse.Namespace) -> int:
     from bot.tools.preview import PreviewRequest, preview_main
 
-    request = PreviewRequest(
-        identifier=args.identifier,
-        state=args.state,
-        limit=args.limit,
-        after=args.after,
-        page=args.page,
-        as_json=args.json,
-        sample=args.sample,
-        language=args.lang,
-    )
+    # The preview options are named after the request's fields (see build_parser).
+    request = PreviewRequest(**{field.name: getattr(args, field.name) for field in dataclasses.fields(PreviewRequest)})
     return preview_main(request, args.environ)
 
 
@@ -160,10 +153,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="page number for the 'Showing x-y' line (printed with the cursor)",
     )
-    preview.add_argument("--json", action="store_true", help="print the Block Kit payload as JSON (logs go to stderr)")
+    preview.add_argument(
+        "--json", dest="as_json", action="store_true", help="print the Block Kit payload as JSON (logs go to stderr)"
+    )
     preview.add_argument("--sample", action="store_true", help="use the bundled sample data: no credentials needed")
     preview.add_argument(
-        "--lang", type=_language, default=None, help="en or pt-BR (default: BOT_DEFAULT_LANGUAGE, else en)"
+        "--lang",
+        dest="language",
+        metavar="LANG",
+        type=_language,
+        default=None,
+        help="en or pt-BR (default: BOT_DEFAULT_LANGUAGE, else en)",
     )
     preview.set_defaults(handler=cmd_preview)
 
