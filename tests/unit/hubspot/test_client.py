@@ -57,35 +57,6 @@ def breakdown_error(client: HubSpotClient, fake_hubspot: FakeHubSpot, expected: 
 
 
 @pytest.fixture
-def vtime() -> VirtualTime:
-    return VirtualTime()
-
-
-@pytest.fixture
-def make_client(fake_hubspot: FakeHubSpot, vtime: VirtualTime) -> Callable[..., HubSpotClient]:
-    clients: list[HubSpotClient] = []
-
-    def factory(**overrides: Any) -> HubSpotClient:
-        options: dict[str, Any] = {
-            "url_prefix": fake_hubspot.url + "/marketing/v3/marketing-events/participations/contacts/",
-            "access_token": HUBSPOT_TOKEN,
-            "connect_timeout": 1.0,
-            "read_timeout": 2.0,
-            "sleep": vtime.sleep,
-            "clock": vtime.clock,
-            "jitter": lambda: 0.5,
-        }
-        options.update(overrides)
-        client = HubSpotClient(**options)
-        clients.append(client)
-        return client
-
-    yield factory  # type: ignore[misc]
-    for client in clients:
-        client.close()
-
-
-@pytest.fixture
 def client(make_client: Callable[..., HubSpotClient], fake_hubspot: FakeHubSpot) -> HubSpotClient:
     fake_hubspot.add_contact([participation(1), participation(2)], EMAIL)
     return make_client()
