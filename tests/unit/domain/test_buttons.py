@@ -6,8 +6,15 @@ import json
 
 import pytest
 
-from bot.domain.buttons import decode_contact_query, encode_contact_query
-from bot.domain.queries import ContactQuery, InputError
+from bot.domain.buttons import (
+    decode_choice,
+    decode_contact_query,
+    decode_query,
+    encode_choice,
+    encode_contact_query,
+    encode_query,
+)
+from bot.domain.queries import Choice, ContactQuery, InputError, PageQuery
 from bot.hubspot.models import State
 
 
@@ -20,3 +27,65 @@ def test_contact_query_codec_round_trips_and_rejects_forgeries() -> None:
     for forged in ("", "x", "[]", '{"i": 5}', '{"i": "<!channel>"}', '{"i": "12", "s": "MAYBE"}', "{" + "x" * 2001):
         with pytest.raises(InputError):
             decode_contact_query(forged)
+
+
+def test_button_value_round_trip_is_compact() -> None:
+    query = PageQuery("jane+x@example.com", State.NO_SHOW, 25, "opaque/cursor==", 3)
+    value = encode_query(query)
+    assert decode_query(value) == query
+    assert json.loads(value) == {"i": "jane+x@example.com", "s": "NO_SHOW", "l": 25, "a": "opaque/cursor==", "p": 3}
+    assert " " not in value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "",
+        "not json",
+        "[]",
+        '{"i":"jane@example.com"}',
+        '{"i":"jane@example.com","l":0,"p":2}',
+        '{"i":"jane@example.com","l":10,"p":2,"s":"MAYBE"}',
+        '{"i":"../x","l":10,"p":2}',
+        '{"i":"jane@example.com","l":true,"p":2}',
+        "x" * 2001,
+    ],
+)
+def test_forged_button_values_are_refused(value: str | None) -> None:
+    with pytest.raises(InputError) as caught:
+        decode_query(value)
+    assert caught.value.key == "error.bad_button"
+
+
+def test_choice_value_round_trip_is_compact() -> None:
+    choice = Choice("101", State.NO_SHOW, 25, "summary", "1790000001.000100", "Maria Silva · Acme")
+    value = encode_choice(choice)
+    assert decode_choice(value) == choice
+    assert json.loads(value) == {
+        "i": "101",
+        "s": "NO_SHOW",
+        "l": 25,
+        "m": "summary",
+        "r": "1790000001.000100",
+        "w": "Maria Silva · Acme",
+    }
+    assert decode_choice('{"i":"jane@example.com","l":10}') == Choice("jane@example.com")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        '{"i":"Sam Carter","l":10}',  # a name never travels as an identifier
+        '{"i":"101","l":0}',
+        '{"i":"101","l":10,"m":"delete"}',
+        '{"i":"101","l":10,"r":"../1"}',
+        '{"i":"101","l":10,"w":7}',
+        '{"i":"101","l":10,"w":"' + "x" * 151 + '"}',
+    ],
+)
+def test_forged_choice_values_are_refused(value: str | None) -> None:
+    with pytest.raises(InputError) as caught:
+        decode_choice(value)
+    assert caught.value.key == "error.bad_button"
