@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from bot.domain.command import parse_command
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.domain.command import HELP_WORDS, STATE_ALIASES, parse_command
 from bot.domain.queries import CommandRequest, HelpRequest, InputError, NameSearch, PageQuery
 from bot.hubspot.models import State
+from tests.support.strategies import FAST, HOSTILE_BITS, identifiers, outcome, spaces
 
 
 @pytest.mark.parametrize("text", [None, "", "   ", "help", "HELP", "--help", "?", "\u00a0"])
@@ -85,3 +90,114 @@ def test_an_email_or_id_may_follow_its_options() -> None:
     request = parse_command("attended limit=5 jane@example.com")
     assert isinstance(request, CommandRequest)
     assert request.query == PageQuery("jane@example.com", State.ATTENDED, 5)
+
+
+@FAST
+@given(st.text(max_size=1200))
+def test_parser_raises_nothing_but_input_error(text: str) -> None:
+    result = outcome(parse_command, text)
+    if isinstance(result, InputError):
+        assert result.key.startswith(("command.", "error."))
+    else:
+        assert isinstance(result, (HelpRequest, CommandRequest, NameSearch))
+
+
+@FAST
+@given(
+    st.lists(
+        st.one_of(st.sampled_from([*HOSTILE_BITS, "<mailto:a@b.co|a@b.co>", "limit=", "summary", "help"]), st.text()),
+        max_size=6,
+    ).map(" ".join)
+)
+def test_parser_survives_slack_markup_and_odd_words(text: str) -> None:
+    result = outcome(parse_command, text)
+    assert isinstance(result, (InputError, HelpRequest, CommandRequest, NameSearch))
+
+
+@FAST
+@given(
+    identifier=identifiers,
+    wrap_mailto=st.booleans(),
+    state=st.none() | st.sampled_from(sorted(STATE_ALIASES)),
+    upper=st.booleans(),
+    limit=st.none() | st.integers(min_value=1, max_value=100),
+    order=st.randoms(use_true_random=False),
+    gap=spaces,
+)
+def test_parser_round_trips_what_a_user_can_type(
+    identifier: str,
+    wrap_mailto: bool,
+    state: str | None,
+    upper: bool,
+    limit: int | None,
+    order: Any,
+    gap: str,
+) -> None:
+    first = f"<mailto:{identifier}|{identifier}>" if wrap_mailto and "@" in identifier else identifier
+    options: list[str] = []
+    if state is not None:
+        options.append(state.upper() if upper else state)
+    if limit is not None:
+        options.append(f"limit={limit}")
+    order.shuffle(options)
+    text = gap + gap.join([first, *options]) + gap
+    result = parse_command(text)
+    assert isinstance(result, CommandRequest)
+    expected = PageQuery(
+        identifier=identifier,
+        state=STATE_ALIASES[state] if state is not None else None,
+        limit=limit if limit is not None else 10,
+    )
+    assert result.query == expected
+    assert result.action == "page"
+
+
+_name_alphabet = st.sampled_from(
+    list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZéãçöøñÉЖжαβ山田λ0123456789'’.-")
+)
+name_words = (
+    st.tuples(st.sampled_from(list("abcdefghijklmnopqrstuvwxyzÁÉÖŁЖ山")), st.lists(_name_alphabet, max_size=11))
+    .map(lambda parts: parts[0] + "".join(parts[1]))
+    .filter(lambda word: word.lower() not in STATE_ALIASES and word.lower() not in HELP_WORDS | {"summary"})
+)
+
+
+@FAST
+@given(
+    name=st.lists(name_words, min_size=1, max_size=4),
+    state=st.none() | st.sampled_from(sorted(STATE_ALIASES)),
+    limit=st.none() | st.integers(min_value=1, max_value=100),
+    summary=st.booleans(),
+    order=st.randoms(use_true_random=False),
+    gap=spaces,
+)
+def test_names_mixed_with_options_in_any_order(
+    name: list[str], state: str | None, limit: int | None, summary: bool, order: Any, gap: str
+) -> None:
+    """The options are picked out wherever they stand; the other words, in order, are the name."""
+    options = [word for word in (state, f"limit={limit}" if limit else None, "summary" if summary else None) if word]
+    words: list[str] = list(name)
+    for option in options:  # options go anywhere, the name's words keep their order
+        words.insert(order.randint(0, len(words)), option)
+    if words[0].lower() in HELP_WORDS:
+        return
+    result = parse_command(gap.join(words))
+    assert result == NameSearch(
+        name=" ".join(name),
+        state=STATE_ALIASES[state] if state else None,
+        limit=limit or 10,
+        action="summary" if summary else "page",
+    )
+
+
+@FAST
+@given(st.text(max_size=200))
+def test_a_name_search_never_carries_what_could_reach_the_breakdown_path(text: str) -> None:
+    """Whatever is typed: an identifier is an email or digits; a name has letters and no markup, slash or `@`."""
+    result = outcome(parse_command, text)
+    if isinstance(result, NameSearch):
+        assert any(char.isalpha() for char in result.name)
+        assert not set(result.name) & set("<>@/|=\\`*_~:")
+        assert len(result.name) <= 100
+    elif isinstance(result, CommandRequest):
+        assert "@" in result.query.identifier or result.query.identifier.isdigit()
