@@ -6,9 +6,11 @@ A thin entry point over the app factory and the tools; `main(argv, environ)` let
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from bot.config import SUPPORTED_LANGUAGES, ConfigError, Mode, Settings, load_settings
 from bot.domain.queries import DEFAULT_LIMIT, MAX_LIMIT
@@ -46,16 +48,8 @@ def cmd_socket(args: argparse.Namespace) -> int:
 def cmd_preview(args: argparse.Namespace) -> int:
     from bot.tools.preview import PreviewRequest, preview_main
 
-    request = PreviewRequest(
-        identifier=args.identifier,
-        state=args.state,
-        limit=args.limit,
-        after=args.after,
-        page=args.page,
-        as_json=args.json,
-        sample=args.sample,
-        language=args.lang,
-    )
+    # The preview options are named after the request's fields (see build_parser).
+    request = PreviewRequest(**{field.name: getattr(args, field.name) for field in dataclasses.fields(PreviewRequest)})
     return preview_main(request, args.environ)
 
 
@@ -102,6 +96,15 @@ def _preview_epilog() -> str:
     )
 
 
+def _subcommand(
+    commands: Any, name: str, handler: Callable[[argparse.Namespace], int], **options: Any
+) -> argparse.ArgumentParser:
+    """A subcommand's parser, with the function that runs it declared where the subcommand is."""
+    parser: argparse.ArgumentParser = commands.add_parser(name, **options)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="participations-bot",
@@ -109,14 +112,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="HTTP mode under gunicorn (POST /slack/events, GET /healthz)")
+    serve = _subcommand(
+        commands, "serve", cmd_serve, help="HTTP mode under gunicorn (POST /slack/events, GET /healthz)"
+    )
     serve.add_argument(
         "--port", type=_bounded_int(1, 65535), default=None, help="port to listen on (default: $PORT or 3000)"
     )
     serve.add_argument("--host", default="0.0.0.0", help="address to bind (default: 0.0.0.0)")  # noqa: S104
-    serve.set_defaults(handler=cmd_serve)
 
-    socket = commands.add_parser("socket", help="Socket Mode (no public URL needed; several processes need REDIS_URL)")
+    socket = _subcommand(
+        commands, "socket", cmd_socket, help="Socket Mode (no public URL needed; several processes need REDIS_URL)"
+    )
     socket.add_argument(
         "--metrics-port",
         type=_bounded_int(1, 65535),
@@ -128,10 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="0.0.0.0",  # noqa: S104  # scraped from another host or pod; METRICS_TOKEN guards it
         help="address for that port (default: 0.0.0.0)",
     )
-    socket.set_defaults(handler=cmd_socket)
 
-    preview = commands.add_parser(
+    preview = _subcommand(
+        commands,
         "preview",
+        cmd_preview,
         help="show what the bot would post for a contact, in the terminal (no Slack needed)",
         description="Look a contact up in HubSpot with the bot's own client and print the bot's message.",
         epilog=_preview_epilog(),
@@ -160,20 +167,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="page number for the 'Showing x-y' line (printed with the cursor)",
     )
-    preview.add_argument("--json", action="store_true", help="print the Block Kit payload as JSON (logs go to stderr)")
+    preview.add_argument(
+        "--json", dest="as_json", action="store_true", help="print the Block Kit payload as JSON (logs go to stderr)"
+    )
     preview.add_argument("--sample", action="store_true", help="use the bundled sample data: no credentials needed")
     preview.add_argument(
-        "--lang", type=_language, default=None, help="en or pt-BR (default: BOT_DEFAULT_LANGUAGE, else en)"
+        "--lang",
+        dest="language",
+        metavar="LANG",
+        type=_language,
+        default=None,
+        help="en or pt-BR (default: BOT_DEFAULT_LANGUAGE, else en)",
     )
-    preview.set_defaults(handler=cmd_preview)
 
-    check = commands.add_parser(
+    check = _subcommand(
+        commands,
         "check",
+        cmd_check,
         help="check the configuration: variables, Slack token, HubSpot token and scope (exit 0 when ready)",
         description="One line per part, ✓ or ✗ with what to do. Secret values are never printed.",
     )
     check.add_argument("--socket", action="store_true", help="check for Socket Mode instead of HTTP mode")
-    check.set_defaults(handler=cmd_check)
     return parser
 
 

@@ -7,9 +7,9 @@ directly, pointing the bot at loopback fakes.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, TypeVar
 
 Mode = Literal["http", "socket"]
 
@@ -114,30 +114,32 @@ class Settings:
             raise ConfigError("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1, maximum: int = 10_000) -> int:
+_N = TypeVar("_N", int, float)
+
+
+def _number(env: Mapping[str, str], name: str, parse: Callable[[str], _N], what: str) -> tuple[str, _N] | None:
+    """The variable's text and its value read with `parse`; None when it is unset or blank."""
     raw = env.get(name, "").strip()
     if not raw:
-        return default
+        return None
     try:
-        value = int(raw)
+        return raw, parse(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if not minimum <= value <= maximum:
-        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
-    return value
+        raise ConfigError(f"{name} must be {what}, got {raw!r}") from None
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1, maximum: int = 10_000) -> int:
+    read = _number(env, name, int, "a whole number")
+    if read is not None and not minimum <= read[1] <= maximum:
+        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {read[1]}")
+    return default if read is None else read[1]
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive, got {raw!r}")
-    return value
+    read = _number(env, name, float, "a number of seconds")
+    if read is not None and read[1] <= 0:
+        raise ConfigError(f"{name} must be positive, got {read[0]!r}")
+    return default if read is None else read[1]
 
 
 def _id_set(env: Mapping[str, str], name: str) -> frozenset[str]:

@@ -411,6 +411,12 @@ class Translator:
             return utc.strftime("%d/%m/%Y %H:%M UTC")
         return f"{_MONTHS_EN[utc.month - 1]} {utc.day}, {utc.year} {utc:%H:%M} UTC"
 
+    def for_state(self, state: str | None, key: str, key_with_state: str, **values: Any) -> str:
+        """`key`, or `key_with_state` with the state's label where the query names one (`state`: its raw value)."""
+        if state is None:
+            return self(key, **values)
+        return self(key_with_state, state=self.state(state), **values)
+
     def state(self, raw: str | None) -> str:
         key = f"state.{raw}" if raw else "state.EMPTY"
         return self(key) if key in self._texts else (raw or self("state.EMPTY"))

@@ -17,13 +17,14 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from socketserver import ThreadingMixIn
-from typing import Any
+from typing import Any, TypeVar
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.multiprocess import MultiProcessCollector
 
 METRICS_PATH = "/metrics"
@@ -113,6 +114,9 @@ class _Request(threading.local):
     kind: str | None = None
 
 
+_Series = TypeVar("_Series", bound=MetricWrapperBase)
+
+
 class Metrics:
     """Every metric, and the few calls that record them (each a few microseconds: none waits on I/O).
 
@@ -133,56 +137,49 @@ class Metrics:
             MultiProcessCollector(self.registry, path=multiprocess_dir)  # type: ignore[no-untyped-call]
             owner = None  # values live in the workers' files; the collector above reads them all
         self._owner = owner
-        self.commands = Counter(
-            "participations_commands", "Slash commands answered, by outcome.", ["outcome"], registry=owner
+        series = self._series
+        self.commands = series(Counter, "participations_commands", "Slash commands answered, by outcome.", ["outcome"])
+        self.shortcuts = series(
+            Counter, "participations_shortcuts", "Uses of the message shortcut answered, by outcome.", ["outcome"]
         )
-        self.shortcuts = Counter(
-            "participations_shortcuts",
-            "Uses of the message shortcut answered, by outcome.",
-            ["outcome"],
-            registry=owner,
+        self.clicks = series(
+            Counter, "participations_clicks", "Button clicks answered, by button and outcome.", ["button", "outcome"]
         )
-        self.clicks = Counter(
-            "participations_clicks",
-            "Button clicks answered, by button and outcome.",
-            ["button", "outcome"],
-            registry=owner,
-        )
-        self.ack_seconds = Histogram(
+        self.ack_seconds = series(
+            Histogram,
             "participations_ack_seconds",
             "Request arrival to HTTP response (the ack Slack waits 3 s for), by kind.",
             ["kind"],
             buckets=ACK_BUCKETS,
-            registry=owner,
         )
-        self.lookup_seconds = Histogram(
+        self.lookup_seconds = series(
+            Histogram,
             "participations_lookup_seconds",
             "Request arrival to the bot's answer posted in Slack, by kind.",
             ["kind"],
             buckets=LOOKUP_BUCKETS,
-            registry=owner,
         )
-        self.hubspot_requests = Counter(
+        self.hubspot_requests = series(
+            Counter,
             "participations_hubspot_requests",
             "Requests sent to HubSpot (each retry counts), by endpoint and HTTP status, timeout or connection_error.",
             ["endpoint", "status"],
-            registry=owner,
         )
-        self.rate_limit_wait = Counter(
+        self.rate_limit_wait = series(
+            Counter,
             "participations_hubspot_rate_limit_wait_seconds",
             "Seconds lookups spent waiting for HubSpot's rate limit (our pacing, and Retry-After after a 429).",
-            registry=owner,
         )
-        self.slack_errors = Counter(
+        self.slack_errors = series(
+            Counter,
             "participations_slack_errors",
             "Failed calls to Slack, by method and Slack's error code.",
             ["method", "error"],
-            registry=owner,
         )
-        self.in_flight = Gauge(
+        self.in_flight = series(
+            Gauge,
             "participations_lookups_in_flight",
             "Commands and clicks acked and not yet answered (queued or running), summed over workers.",
-            registry=owner,
             multiprocess_mode="livesum",
         )
         self._redis_up: Gauge | None = None
@@ -191,6 +188,12 @@ class Metrics:
         self._acks = {kind: self.ack_seconds.labels(kind) for kind in KINDS}
         self._lookups = {kind: self.lookup_seconds.labels(kind) for kind in KINDS}
         self._request = _Request()
+
+    def _series(
+        self, kind: type[_Series], name: str, documentation: str, labels: Sequence[str] = (), **options: Any
+    ) -> _Series:
+        """One series, kept where this process keeps its values (its own registry, or the multiprocess files)."""
+        return kind(name, documentation, labels, registry=self._owner, **options)
 
     # -- the ack path (request thread) ---------------------------------------------------------------------
 
@@ -256,10 +259,10 @@ class Metrics:
         if gauge is None:
             with self._redis_lock:
                 if self._redis_up is None:
-                    self._redis_up = Gauge(
+                    self._redis_up = self._series(
+                        Gauge,
                         "participations_redis_up",
                         "1 when the shared store (Redis) answers, 0 when a worker runs on its in-memory fallback.",
-                        registry=self._owner,
                         multiprocess_mode="livemin",
                     )
                 gauge = self._redis_up

@@ -20,7 +20,7 @@ from bot.hubspot.client import HubSpotClient
 from bot.metrics import Metrics
 from bot.runtime import build_runtime
 from bot.slack.web import make_web_client
-from tests.support.hubspot import FakeHubSpot
+from tests.support.hubspot import FakeHubSpot, participation
 from tests.support.redis_server import RedisServer
 from tests.support.slack import FakeSlack, SlackSender
 from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
@@ -142,6 +142,13 @@ def make_bot(fake_slack: FakeSlack) -> Iterator[Callable[..., Bot]]:
 @pytest.fixture
 def bot(make_bot: Callable[..., Bot], settings: Settings) -> Bot:
     return make_bot(settings)
+
+
+@pytest.fixture
+def capped_bot(make_bot: Callable[..., Bot], settings: Settings, fake_hubspot: FakeHubSpot) -> Bot:
+    """A bot that reads at most 150 records of a contact, and jane@example.com with 320 of them."""
+    fake_hubspot.add_contact([participation(i) for i in range(320)], "jane@example.com")
+    return make_bot(settings.with_overrides(max_export_records=150))
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,6 @@ from bot.domain.buttons import decode_choice
 from bot.domain.queries import MAX_CHOICES, Choice, CommandRequest, NameSearch, PageQuery
 from bot.hubspot.errors import MissingScopes
 from bot.i18n import Translator
-from bot.listeners._shared.ack import ack_and_defer
 from bot.listeners._shared.clicks import ButtonHandler, Click
 from bot.listeners._shared.lifecycle import NotDelivered
 from bot.listeners._shared.threads import post_in_message_thread
@@ -40,9 +39,7 @@ def register(app: App, runtime: Runtime) -> None:
             1 if choice.action == "page" else None,
         ),
     )
-    app.action(CHOOSE_ACTION_ID)(
-        ack_and_defer(runtime, lambda body, client: button.run(body, client, runtime), kind="click")
-    )
+    button.register(app, CHOOSE_ACTION_ID, runtime)
 
 
 def answer_name_search(

@@ -16,7 +16,6 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.domain.export import export_filename, to_csv_bytes
 from bot.domain.queries import ContactQuery
 from bot.domain.summary import Gathered
-from bot.listeners._shared.ack import ack_and_defer
 from bot.listeners._shared.clicks import Click, show_button_used, unconfirmed
 from bot.listeners._shared.every_record import contact_button
 from bot.listeners._shared.lifecycle import NotDelivered
@@ -36,10 +35,7 @@ def register(app: App, runtime: Runtime) -> None:
         deliver=lambda click, query, gathered: deliver_export(click, query, gathered, runtime),
         not_here_key="export.not_here",
     )
-
-    app.action(EXPORT_ACTION_ID)(
-        ack_and_defer(runtime, lambda body, client: button.run(body, client, runtime), kind="click")
-    )
+    button.register(app, EXPORT_ACTION_ID, runtime)
 
 
 def deliver_export(click: Click, query: ContactQuery, gathered: Gathered, runtime: Runtime) -> None:

@@ -6,7 +6,6 @@ from slack_bolt import App
 
 from bot.domain.buttons import decode_query
 from bot.domain.queries import PageQuery
-from bot.listeners._shared.ack import ack_and_defer
 from bot.listeners._shared.clicks import ButtonHandler, Click, answer_privately, post_in_thread, show_button_used
 from bot.listeners._shared.lifecycle import NotDelivered
 from bot.render.blocks import EPHEMERAL, NEXT_ACTION_ID
@@ -25,10 +24,7 @@ def register(app: App, runtime: Runtime) -> None:
         work=lambda click, query: deliver_next_page(click, query, runtime),
         describe=lambda query: (query.identifier, query.state.value if query.state else None, query.page),
     )
-
-    app.action(NEXT_ACTION_ID)(
-        ack_and_defer(runtime, lambda body, client: button.run(body, client, runtime), kind="click")
-    )
+    button.register(app, NEXT_ACTION_ID, runtime)
 
 
 def deliver_next_page(click: Click, query: PageQuery, runtime: Runtime) -> None:

@@ -12,7 +12,6 @@ from slack_bolt import App
 from bot.domain.queries import ContactQuery, PageQuery
 from bot.domain.summary import Gathered, summarise_gathered
 from bot.i18n import Translator
-from bot.listeners._shared.ack import ack_and_defer
 from bot.listeners._shared.clicks import Click, answer_privately, post_in_thread, show_button_used
 from bot.listeners._shared.every_record import contact_button, fetch_all
 from bot.render.blocks import Message
@@ -30,10 +29,7 @@ def register(app: App, runtime: Runtime) -> None:
         already_key="summary.already",
         deliver=lambda click, query, gathered: deliver_summary(click, query, gathered, runtime),
     )
-
-    app.action(SUMMARY_ACTION_ID)(
-        ack_and_defer(runtime, lambda body, client: button.run(body, client, runtime), kind="click")
-    )
+    button.register(app, SUMMARY_ACTION_ID, runtime)
 
 
 def summary_message(

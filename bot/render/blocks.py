@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from typing import Any
 
 Block = dict[str, Any]
@@ -70,6 +71,24 @@ def context(text: str, block_id: str | None = None) -> Block:
 
 def header(text: str) -> Block:
     return {"type": "header", "text": {"type": "plain_text", "text": truncate(displayable(text), MAX_HEADER_TEXT)}}
+
+
+def actions(buttons: Sequence[dict[str, Any]]) -> Block:
+    """A message's one actions block (≤ 25 buttons): its id is how a click finds the button to take away."""
+    return {"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": list(buttons[:25])}
+
+
+def footer(text: str, block_id: str, buttons: Sequence[dict[str, Any]]) -> list[Block]:
+    """A message's last blocks: a context line, then the actions block when there are buttons."""
+    blocks = [context(text, block_id=block_id)]
+    if buttons:
+        blocks.append(actions(buttons))
+    return blocks
+
+
+def message(fallback: str, blocks: list[Block]) -> Message:
+    """A complete message: the notification/screen-reader `text` fallback and the blocks."""
+    return {"text": truncate(fallback, MAX_FALLBACK_TEXT), "blocks": blocks}
 
 
 def button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:

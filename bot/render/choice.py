@@ -7,13 +7,13 @@ it → context (only you can see this). Each button's value carries everything i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.domain.buttons import encode_choice
 from bot.domain.queries import MAX_CHOICES, Choice
 from bot.hubspot.models import ContactMatch
 from bot.i18n import Translator
-from bot.render.blocks import MAX_FALLBACK_TEXT, Block, Message, button, context, escape, section, truncate
+from bot.render.blocks import Block, Message, button, context, escape, message, section, truncate
 
 CHOOSE_ACTION_ID = "participations_choose"
 
@@ -53,20 +53,13 @@ def render_choice(
     """`template` holds what the user typed besides the contact (state, limit, summary) and the thread to post in."""
     blocks: list[Block] = [section(intro, block_id="choice-intro")]
     for index, option in enumerate(options[:MAX_CHOICES]):
-        choice = Choice(
-            identifier=option.identifier,
-            state=template.state,
-            limit=template.limit,
-            action=template.action,
-            root=template.root,
-            label=option.label,
-        )
+        choice = replace(template, identifier=option.identifier, label=option.label)
         block = section(option_text(option, tr), block_id=f"choice-{index}")
         block["accessory"] = button(tr("choice.button"), CHOOSE_ACTION_ID, encode_choice(choice))
         blocks.append(block)
     blocks.append(context(tr("choice.only_you"), block_id="choice-note"))
     fallback = tr("choice.fallback", total=tr.number(total))
-    return {"text": truncate(fallback, MAX_FALLBACK_TEXT), "blocks": blocks}
+    return message(fallback, blocks)
 
 
 def render_chosen(label: str, tr: Translator) -> Message:

@@ -13,21 +13,20 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.buttons import encode_query, fits_in_button
-from bot.domain.queries import PageQuery
+from bot.domain.queries import ContactQuery, PageQuery
 from bot.hubspot.models import BreakdownPage, Contact, Participation
 from bot.i18n import Translator, duration
 from bot.render.blocks import (
-    ACTIONS_BLOCK_ID,
     MAX_BLOCKS,
-    MAX_FALLBACK_TEXT,
     MAX_SECTION_TEXT,
     NEXT_ACTION_ID,
     Block,
     Message,
     button,
-    context,
     escape,
+    footer,
     header,
+    message,
     section,
     truncate,
 )
@@ -97,6 +96,15 @@ def pack_entries(entries: Sequence[str], max_sections: int) -> list[str] | None:
     return sections
 
 
+def titled(
+    keys: tuple[str, str], contact: Contact | None, query: PageQuery | ContactQuery, tr: Translator
+) -> tuple[str, Block]:
+    """Who the message is about (plain), and its header: `keys` are the texts without and with a state asked."""
+    who = contact_who(contact, query.identifier)
+    state = query.state.value if query.state is not None else None
+    return who, header(tr.for_state(state, *keys, who=truncate(who, 100)))
+
+
 def contact_header(contact: Contact | None, query: PageQuery, total: int, tr: Translator, url: str | None) -> str:
     lines: list[str] = []
     if contact is not None and (contact.full_name or contact.email):
@@ -136,11 +144,9 @@ def render_page(
 ) -> Message:
     """A page of results as a complete message (`text` + `blocks`)."""
     contact = page.contact
-    who = contact_who(contact, query.identifier)
-    head_key = "page.header_state" if query.state is not None else "page.header"
-    state_label = tr.state(query.state.value) if query.state is not None else ""
+    who, title = titled(("page.header", "page.header_state"), contact, query, tr)
     blocks: list[Block] = [
-        header(tr(head_key, who=truncate(who, 100), state=state_label)),
+        title,
         section(contact_header(contact, query, page.total, tr, contact_url), block_id=f"summary-{query.page}"),
         {"type": "divider"},
     ]
@@ -149,15 +155,13 @@ def render_page(
     position = tr("page.showing", start=tr.number(start), end=tr.number(max(start, end)), total=tr.number(page.total))
     following = next_query(page, query)
     buttons = list(extra_buttons)
-    footer = [position] if query.page == 1 else [tr("page.page_number", page=tr.number(query.page)), position]
+    notes = [position] if query.page == 1 else [tr("page.page_number", page=tr.number(query.page)), position]
     if following is not None:
         if fits_in_button(following):
             buttons.insert(0, button(tr("button.next"), NEXT_ACTION_ID, encode_query(following), style="primary"))
         else:
-            footer.append(tr("page.more_in_hubspot"))
-    tail: list[Block] = [context(" · ".join(footer), block_id=f"position-{query.page}")]
-    if buttons:
-        tail.append({"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": buttons[:25]})
+            notes.append(tr("page.more_in_hubspot"))
+    tail = footer(" · ".join(notes), f"position-{query.page}", buttons)
 
     room = MAX_BLOCKS - len(blocks) - len(tail)
     sections: list[str] | None = None
@@ -177,14 +181,13 @@ def render_page(
         start=tr.number(start),
         end=tr.number(max(start, end)),
     )
-    return {"text": truncate(fallback, MAX_FALLBACK_TEXT), "blocks": blocks}
+    return message(fallback, blocks)
 
 
 def render_empty(query: PageQuery, tr: Translator, who: str | None = None) -> Message:
     """`who`: how the user knows the contact when that is not what was looked up (a name they searched for)."""
     identifier = escape(who or query.identifier)
-    if query.state is not None:
-        text = tr("page.empty_state", state=tr.state(query.state.value), identifier=identifier)
-    else:
-        text = tr("page.empty", identifier=identifier)
+    text = tr.for_state(
+        query.state.value if query.state else None, "page.empty", "page.empty_state", identifier=identifier
+    )
     return {"text": text, "blocks": [section(text)]}

@@ -15,20 +15,18 @@ from bot.domain.queries import ContactQuery, PageQuery
 from bot.domain.summary import Gathered, Summary
 from bot.i18n import Translator, duration
 from bot.render.blocks import (
-    ACTIONS_BLOCK_ID,
-    MAX_FALLBACK_TEXT,
     MAX_SECTION_TEXT,
     Block,
     Message,
     button,
-    context,
     escape,
-    header,
+    footer,
+    message,
     mrkdwn,
     section,
     truncate,
 )
-from bot.render.page import contact_header, contact_who, slack_date, state_marker
+from bot.render.page import contact_header, contact_who, slack_date, state_marker, titled
 
 SUMMARY_ACTION_ID = "participations_summary"
 EXPORT_ACTION_ID = "participations_export"
@@ -103,15 +101,11 @@ def render_summary(
 ) -> Message:
     """The summary as a complete message (`text` + ≤ 7 blocks)."""
     contact = summary.contact
-    who = contact_who(contact, query.identifier)
-    if query.state is not None:
-        title = tr("summary.header_state", who=truncate(who, 100), state=tr.state(query.state.value))
-    else:
-        title = tr("summary.header", who=truncate(who, 100))
+    who, title = titled(("summary.header", "summary.header_state"), contact, query, tr)
     page_query = PageQuery(identifier=query.identifier, state=query.state)
     about = contact_header(contact, page_query, summary.total_reported, tr, contact_url)
     blocks: list[Block] = [
-        header(title),
+        title,
         section(truncate(about, MAX_SECTION_TEXT), block_id="summary-contact"),
         section(truncate(_state_counts(summary, tr), MAX_SECTION_TEXT), block_id="summary-states"),
         {"type": "section", "block_id": "summary-figures", "fields": _fields(summary, query, tr)},
@@ -127,26 +121,23 @@ def render_summary(
                 cap=tr.number(cap),
             ),
         )
-    blocks.append(context("\n".join(notes), block_id="summary-notes"))
-    if buttons:
-        blocks.append({"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": list(buttons)})
+    blocks.extend(footer("\n".join(notes), "summary-notes", buttons))
     fallback = tr(
         "summary.fallback",
         who=escape(truncate(who, 200)),
         records=tr.number(summary.records),
         events=tr.number(summary.events),
     )
-    return {"text": truncate(fallback, MAX_FALLBACK_TEXT), "blocks": blocks}
+    return message(fallback, blocks)
 
 
 def export_comment(gathered: Gathered, query: ContactQuery, tr: Translator, *, cap: int) -> str:
     """The `initial_comment` of the uploaded CSV (escaped: it is message text)."""
     who = escape(truncate(contact_who(gathered.contact, query.identifier), 200))
     records = tr.number(len(gathered.records))
-    if query.state is not None:
-        text = tr("export.comment_state", records=records, state=tr.state(query.state.value), who=who)
-    else:
-        text = tr("export.comment", records=records, who=who)
+    text = tr.for_state(
+        query.state.value if query.state else None, "export.comment", "export.comment_state", records=records, who=who
+    )
     if gathered.truncated:
         total = tr.number(gathered.total_reported)
         text += "\n" + tr("export.truncated", count=records, total=total, cap=tr.number(cap))

@@ -43,6 +43,21 @@ def test_empty_text_and_help_answer_with_usage_and_call_no_one(
     assert fake_hubspot.calls == []
 
 
+def click_next(bot: Bot, message: dict[str, Any], **where: Any) -> tuple[dict[str, Any], str]:
+    """Click the Next button of `message`: (the button, the name of the click's response_url)."""
+    button = find_button(message["blocks"])
+    assert button is not None
+    response, name = bot.sender.click(button["value"], message=message, **where)
+    assert response.status_code == 200
+    return button, name
+
+
+def as_message(posted: dict[str, Any]) -> dict[str, Any]:
+    """A chat.postMessage call as the message it posted (the Web API sends `blocks` as a JSON string)."""
+    blocks = posted["blocks"]
+    return {"text": posted["text"], "blocks": json.loads(blocks) if isinstance(blocks, str) else blocks}
+
+
 def test_first_page_goes_to_the_channel_with_header_entries_context_and_next(
     bot: Bot, fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, jane: list[dict[str, Any]]
 ) -> None:
@@ -77,16 +92,12 @@ def test_next_posts_the_following_page_in_the_thread_and_retires_the_button(
     bot: Bot, fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, jane: list[dict[str, Any]]
 ) -> None:
     message = first_page(bot, fake_slack, "jane@example.com")
-    button = find_button(message["blocks"])
-    assert button is not None
-    response, name = bot.sender.click(button["value"], message=message, message_ts="1790000001.000100")
-    assert response.status_code == 200
+    button, name = click_next(bot, message, message_ts="1790000001.000100")
 
     posted = fake_slack.wait_for(lambda: fake_slack.api_calls("chat.postMessage"))[0]
     assert posted["channel"] == "C1"
     assert posted["thread_ts"] == "1790000001.000100"
-    blocks = json.loads(posted["blocks"]) if isinstance(posted["blocks"], str) else posted["blocks"]
-    page2 = {"text": posted["text"], "blocks": blocks}
+    page2 = as_message(posted)
     assert_valid_message(page2)
     assert "Page 2 · Showing 11–20 of 23" in all_text(page2)
     assert "Webinar 10" in all_text(page2) and "Webinar 9*" not in all_text(page2)
@@ -103,16 +114,10 @@ def test_next_from_a_thread_reply_keeps_the_root_thread(
     bot: Bot, fake_hubspot: FakeHubSpot, fake_slack: FakeSlack, jane: list[dict[str, Any]]
 ) -> None:
     message = first_page(bot, fake_slack, "jane@example.com")
-    button = find_button(message["blocks"])
-    assert button is not None
-    bot.sender.click(button["value"], message=message, message_ts="1790000001.000100")
-    page2_call = fake_slack.wait_for(lambda: fake_slack.api_calls("chat.postMessage"))[0]
-    blocks = page2_call["blocks"]
-    page2 = {"text": page2_call["text"], "blocks": json.loads(blocks) if isinstance(blocks, str) else blocks}
-    button2 = find_button(page2["blocks"])
-    assert button2 is not None
+    click_next(bot, message, message_ts="1790000001.000100")
+    page2 = as_message(fake_slack.wait_for(lambda: fake_slack.api_calls("chat.postMessage"))[0])
     # The second page is a reply in the thread: Slack sends its own ts and the root's ts.
-    bot.sender.click(button2["value"], message=page2, message_ts="1790000009.000100", thread_ts="1790000001.000100")
+    click_next(bot, page2, message_ts="1790000009.000100", thread_ts="1790000001.000100")
     calls = fake_slack.wait_for(lambda: (c := fake_slack.api_calls("chat.postMessage")) and len(c) >= 2 and c)
     assert calls[1]["thread_ts"] == "1790000001.000100"
     assert "Showing 21–23 of 23" in all_text(calls[1])

@@ -20,7 +20,7 @@ from bot.config import load_settings
 from bot.logging_setup import JsonFormatter, ScrubbingFormatter, configure_logging
 from tests.conftest import Bot
 from tests.support.hubspot import FakeHubSpot, Scripted, participation
-from tests.support.slack import FakeSlack, find_button, sign
+from tests.support.slack import FakeSlack, find_button, mrkdwn_objects, sign
 from tests.support.tokens import BOT_TOKEN, HUBSPOT_TOKEN, SIGNING_SECRET
 from tests.support.waiting import wait_until
 
@@ -90,9 +90,12 @@ def test_forged_requests_are_rejected_with_401_and_reach_nothing(
         response, _ = send(timestamp=int(time.time()) - 301)
     elif forge == "future-timestamp":
         response, _ = send(timestamp=int(time.time()) + 600)
-    elif forge == "tampered-body":
+    else:  # a signature made for another body (tampered-body), or one that is no HMAC at all (garbage-signature)
         timestamp = str(int(time.time()))
-        signature = sign(SIGNING_SECRET, timestamp, command_body("harmless@example.com"))
+        if forge == "tampered-body":
+            signature = sign(SIGNING_SECRET, timestamp, command_body("harmless@example.com"))
+        else:
+            signature = "v0=" + "0" * 64
         response = requests.post(
             bot.url + "/slack/events",
             data=command_body(EMAIL, fake_slack.response_url()).encode(),
@@ -100,18 +103,6 @@ def test_forged_requests_are_rejected_with_401_and_reach_nothing(
                 "Content-Type": "application/x-www-form-urlencoded",
                 "X-Slack-Request-Timestamp": timestamp,
                 "X-Slack-Signature": signature,
-            },
-            timeout=5,
-        )
-    else:
-        timestamp = str(int(time.time()))
-        response = requests.post(
-            bot.url + "/slack/events",
-            data=command_body(EMAIL, fake_slack.response_url()).encode(),
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "X-Slack-Request-Timestamp": timestamp,
-                "X-Slack-Signature": "v0=" + "0" * 64,
             },
             timeout=5,
         )
@@ -166,55 +157,52 @@ DENIALS = [
 ]
 
 
-@pytest.mark.parametrize(("overrides", "who"), [d[1:] for d in DENIALS], ids=[d[0] for d in DENIALS])
-def test_a_denied_command_gets_a_refusal_and_no_hubspot_call(
-    make_bot: Callable[..., Bot],
-    settings: Any,
-    fake_slack: FakeSlack,
-    fake_hubspot: FakeHubSpot,
-    logs: pytest.LogCaptureFixture,
-    overrides: dict[str, Any],
-    who: dict[str, str],
-) -> None:
-    bot = make_bot(settings.with_overrides(**overrides))
-    fake_hubspot.add_contact([participation(1)], EMAIL)
-    response, name = bot.sender.command(EMAIL, **who)
+Denial = tuple[Bot, dict[str, str]]  # a bot, and the request fields of someone its allow-list leaves out
+
+
+@pytest.fixture(params=[d[1:] for d in DENIALS], ids=[d[0] for d in DENIALS])
+def denying(request: pytest.FixtureRequest, make_bot: Callable[..., Bot], settings: Any) -> Denial:
+    """A bot whose allow-list leaves out one user, channel or team, and the request fields of who it leaves out."""
+    overrides, who = request.param
+    return make_bot(settings.with_overrides(**overrides)), who
+
+
+def assert_refused(sent: tuple[requests.Response, str], fake_slack: FakeSlack) -> None:
+    """Acked as usual, then answered privately with the refusal."""
+    response, name = sent
     assert response.status_code == 200
     refusal = fake_slack.wait_for(lambda: fake_slack.responses(name))[0]
     assert refusal["response_type"] == "ephemeral"
     assert "not allowed" in refusal["text"]
+
+
+def test_a_denied_command_gets_a_refusal_and_no_hubspot_call(
+    denying: Denial, fake_slack: FakeSlack, fake_hubspot: FakeHubSpot, logs: pytest.LogCaptureFixture
+) -> None:
+    bot, who = denying
+    fake_hubspot.add_contact([participation(1)], EMAIL)
+    assert_refused(bot.sender.command(EMAIL, **who), fake_slack)
     assert fake_hubspot.calls == []
     wait_until(lambda: audits(logs))
     assert audits(logs)[0]["outcome"] == "denied"
     # The allowed user, channel and team still get an answer.
-    response, name = bot.sender.command(EMAIL)
+    _, name = bot.sender.command(EMAIL)
     assert fake_slack.wait_for(lambda: fake_slack.responses(name))[0]["response_type"] == "in_channel"
     assert len(fake_hubspot.calls) == 1
 
 
-@pytest.mark.parametrize(("overrides", "who"), [d[1:] for d in DENIALS], ids=[d[0] for d in DENIALS])
 def test_a_click_by_someone_not_allowed_is_refused(
-    make_bot: Callable[..., Bot],
-    settings: Any,
-    fake_slack: FakeSlack,
-    fake_hubspot: FakeHubSpot,
-    logs: pytest.LogCaptureFixture,
-    overrides: dict[str, Any],
-    who: dict[str, str],
+    denying: Denial, fake_slack: FakeSlack, fake_hubspot: FakeHubSpot, logs: pytest.LogCaptureFixture
 ) -> None:
-    bot = make_bot(settings.with_overrides(**overrides))
+    bot, who = denying
     fake_hubspot.add_contact([participation(i) for i in range(15)], EMAIL)
-    response, name = bot.sender.command(EMAIL)
+    _, name = bot.sender.command(EMAIL)
     message = fake_slack.wait_for(lambda: fake_slack.responses(name))[0]
     button = find_button(message["blocks"])
     assert button is not None
     calls = len(fake_hubspot.calls)
 
-    response, click = bot.sender.click(button["value"], message=message, **who)
-    assert response.status_code == 200
-    refusal = fake_slack.wait_for(lambda: fake_slack.responses(click))[0]
-    assert refusal["response_type"] == "ephemeral"
-    assert "not allowed" in refusal["text"]
+    assert_refused(bot.sender.click(button["value"], message=message, **who), fake_slack)
     assert len(fake_hubspot.calls) == calls
     assert fake_slack.api_calls("chat.postMessage") == []
     wait_until(lambda: len(audits(logs)) == 2)
@@ -322,19 +310,6 @@ def test_configure_logging_keeps_urllib3_urls_out_of_info_logs() -> None:
 
 HOSTILE = "<!channel> <!here> <!everyone> <@U0BOSS> <#C0SECRET> <http://evil.example|click> @here &amp; <b>"
 FORBIDDEN = ("<!channel>", "<!here>", "<!everyone>", "<@U0BOSS>", "<#C0SECRET>", "<http://evil", "<b>")
-
-
-def mrkdwn_objects(node: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    if isinstance(node, dict):
-        if node.get("type") == "mrkdwn":
-            found.append(node)
-        for value in node.values():
-            found.extend(mrkdwn_objects(value))
-    elif isinstance(node, list):
-        for item in node:
-            found.extend(mrkdwn_objects(item))
-    return found
 
 
 def assert_rendered_as_text(message: dict[str, Any]) -> list[str]:

@@ -109,8 +109,15 @@ def serving(
 
 def run_bot(*arguments: str, cwd: Path, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """`python -m bot <arguments>` to its end, in `cwd` (no .env unless a test puts one there), its output kept."""
+    return run_module("bot", *arguments, cwd=cwd, env=env, timeout=timeout)
+
+
+def run_module(
+    module: str, *arguments: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`python -m <module> <arguments>` with this interpreter, to its end, its output kept (`env`: None inherits)."""
     return subprocess.run(
-        [sys.executable, "-m", "bot", *arguments],
+        [sys.executable, "-m", module, *arguments],
         cwd=cwd,
         env=env,
         capture_output=True,

@@ -235,30 +235,35 @@ class SlackSender:
 _SHORTCUT_FIELDS = frozenset({"user", "channel", "team", "callback_id"})
 
 
+def interaction(
+    kind: str, response_url: str, *, channel_name: str, user: str = "U1", channel: str = "C1", team: str = "T1"
+) -> dict[str, Any]:
+    """What every interactive payload (a click, a message shortcut) carries: who, where, and the response_url."""
+    return {
+        "type": kind,
+        "token": "deprecated",
+        "team": {"id": team, "domain": "acme"},
+        "user": {"id": user, "username": "someone", "name": "someone", "team_id": team},
+        "channel": {"id": channel, "name": channel_name},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "trigger_id": "1.2.3",
+        "response_url": response_url,
+    }
+
+
 def message_action_payload(
     message: dict[str, Any] | None,
     *,
     response_url: str,
-    user: str = "U1",
-    channel: str = "C1",
-    team: str = "T1",
     callback_id: str = "participations_lookup",
+    **who: str,
 ) -> dict[str, Any]:
     """A message shortcut as Slack sends it: the whole message (`text`, `user`, `ts`, `thread_ts` for a reply,
-    `blocks` when it has them) and a response_url that answers ephemerally in the channel."""
-    payload: dict[str, Any] = {
-        "type": "message_action",
-        "token": "deprecated",
-        "action_ts": "1790000003.000300",
-        "team": {"id": team, "domain": "acme"},
-        "user": {"id": user, "username": "someone", "name": "someone", "team_id": team},
-        "channel": {"id": channel, "name": "leads"},
-        "is_enterprise_install": False,
-        "enterprise": None,
-        "callback_id": callback_id,
-        "trigger_id": "1.2.3",
-        "response_url": response_url,
-    }
+    `blocks` when it has them) and a response_url that answers ephemerally in the channel; `who` as for a click."""
+    payload = interaction("message_action", response_url, channel_name="leads", **who)
+    payload["action_ts"] = "1790000003.000300"
+    payload["callback_id"] = callback_id
     if message is not None:
         payload["message_ts"] = message.get("ts")
         payload["message"] = {"type": "message", "user": "U9", **message}
@@ -294,35 +299,26 @@ def block_actions_payload(
     *,
     message: dict[str, Any] | None,
     response_url: str,
-    user: str = "U1",
-    channel: str = "C1",
-    team: str = "T1",
     message_ts: str = "1790000001.000100",
     thread_ts: str | None = None,
     is_ephemeral: bool = False,
     action_id: str = "participations_next",
+    **who: str,
 ) -> dict[str, Any]:
-    """A button click as Slack sends it; `thread_ts` when the clicked message is a thread reply."""
+    """A button click as Slack sends it; `thread_ts` when the clicked message is a thread reply; `who`: `user`,
+    `channel`, `team` (U1, C1, T1 unless given)."""
+    payload = interaction("block_actions", response_url, channel_name="marketing", **who)
     container: dict[str, Any] = {
         "type": "message",
         "message_ts": message_ts,
-        "channel_id": channel,
+        "channel_id": payload["channel"]["id"],
         "is_ephemeral": is_ephemeral,
     }
     if thread_ts:
         container["thread_ts"] = thread_ts
-    payload: dict[str, Any] = {
-        "type": "block_actions",
-        "user": {"id": user, "username": "someone", "name": "someone", "team_id": team},
+    payload |= {
         "api_app_id": "A1",
-        "token": "deprecated",
         "container": container,
-        "trigger_id": "1.2.3",
-        "team": {"id": team, "domain": "acme"},
-        "enterprise": None,
-        "is_enterprise_install": False,
-        "channel": {"id": channel, "name": "marketing"},
-        "response_url": response_url,
         "actions": [
             {
                 "action_id": action_id,
@@ -394,3 +390,17 @@ def assert_valid_message(message: dict[str, Any]) -> None:
             for element in block["elements"]:
                 assert len(element["text"]["text"]) <= 75
                 assert len(element["value"]) <= 2000
+
+
+def mrkdwn_objects(node: Any) -> list[dict[str, Any]]:
+    """Every mrkdwn text object anywhere in a message or its blocks, in order."""
+    found: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        if node.get("type") == "mrkdwn":
+            found.append(node)
+        for value in node.values():
+            found.extend(mrkdwn_objects(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(mrkdwn_objects(item))
+    return found

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
+from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import WebClient
 
 from bot.i18n import Translator
+from bot.listeners._shared.ack import ack_and_defer
 from bot.listeners._shared.lifecycle import NotDelivered, handling
 from bot.render.blocks import EPHEMERAL, Block, Message, escape
 from bot.render.notices import render_notice
@@ -88,6 +90,11 @@ class ButtonHandler(Generic[Query]):
     already_key: str  # catalogue text for a second click while the first holds the claim
     work: Callable[[Click, Query], None]
     describe: Callable[[Query], tuple[str, str | None, int | None]]  # (identifier, state, page) for the audit
+
+    def register(self, app: App, action_id: str, runtime: Runtime) -> None:
+        """Answer clicks on `action_id`: ack first, then `run` on the background pool."""
+        listener = ack_and_defer(runtime, lambda body, client: self.run(body, client, runtime), kind="click")
+        app.action(action_id)(listener)
 
     def run(self, body: dict[str, Any], client: WebClient, runtime: Runtime) -> None:
         user = _object(body.get("user"))

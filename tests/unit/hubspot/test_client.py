@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -27,6 +27,7 @@ from tests.support.hubspot import FakeHubSpot, Scripted, participation
 from tests.support.tokens import HUBSPOT_TOKEN
 
 EMAIL = "jane@example.com"
+E = TypeVar("E", bound=Exception)
 
 
 def rate_limit_body(policy: str | None = "TEN_SECONDLY_ROLLING", correlation_id: str = "corr-429") -> dict[str, Any]:
@@ -47,33 +48,12 @@ def error_body(label: str, correlation_id: str, **extra: Any) -> dict[str, Any]:
     return {"status": "error", "message": f"{label} happened", "correlationId": correlation_id, **extra}
 
 
-@pytest.fixture
-def vtime() -> VirtualTime:
-    return VirtualTime()
-
-
-@pytest.fixture
-def make_client(fake_hubspot: FakeHubSpot, vtime: VirtualTime) -> Callable[..., HubSpotClient]:
-    clients: list[HubSpotClient] = []
-
-    def factory(**overrides: Any) -> HubSpotClient:
-        options: dict[str, Any] = {
-            "url_prefix": fake_hubspot.url + "/marketing/v3/marketing-events/participations/contacts/",
-            "access_token": HUBSPOT_TOKEN,
-            "connect_timeout": 1.0,
-            "read_timeout": 2.0,
-            "sleep": vtime.sleep,
-            "clock": vtime.clock,
-            "jitter": lambda: 0.5,
-        }
-        options.update(overrides)
-        client = HubSpotClient(**options)
-        clients.append(client)
-        return client
-
-    yield factory  # type: ignore[misc]
-    for client in clients:
-        client.close()
+def breakdown_error(client: HubSpotClient, fake_hubspot: FakeHubSpot, expected: type[E], *answers: Scripted) -> E:
+    """The `expected` error `breakdown` raises once HubSpot answers with `answers`."""
+    fake_hubspot.script(*answers)
+    with pytest.raises(expected) as caught:
+        client.breakdown(EMAIL)
+    return caught.value
 
 
 @pytest.fixture
@@ -85,29 +65,26 @@ def client(make_client: Callable[..., HubSpotClient], fake_hubspot: FakeHubSpot)
 # -- 429 TEN_SECONDLY_ROLLING ------------------------------------------------------------------------------
 
 
-def test_429_with_retry_after_waits_that_long_then_succeeds(
-    client: HubSpotClient, fake_hubspot: FakeHubSpot, vtime: VirtualTime
+INTERVAL = "X-HubSpot-RateLimit-Interval-Milliseconds"
+
+
+@pytest.mark.parametrize(
+    ("headers", "wait"),
+    [
+        pytest.param({"Retry-After": "2", INTERVAL: "10000"}, 2.0, id="retry-after-wins-over-the-interval"),
+        pytest.param({INTERVAL: "4000"}, 4.0, id="no-retry-after-waits-the-interval"),
+        # A header date in Retry-After is not understood: the interval header is the fallback.
+        pytest.param({"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT", INTERVAL: "1500"}, 1.5, id="date-retry-after"),
+    ],
+)
+def test_a_429_is_waited_out_as_its_headers_say_then_succeeds(
+    client: HubSpotClient, fake_hubspot: FakeHubSpot, vtime: VirtualTime, headers: dict[str, str], wait: float
 ) -> None:
-    fake_hubspot.script(
-        Scripted(
-            429,
-            rate_limit_body(),
-            {"Retry-After": "2", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"},
-        )
-    )
+    fake_hubspot.script(Scripted(429, rate_limit_body(), headers))
     page = client.breakdown(EMAIL)
     assert len(page.results) == 2
     assert len(fake_hubspot.calls) == 2
-    assert vtime.sleeps == [2.0]  # Retry-After wins over the interval header
-
-
-def test_429_without_retry_after_waits_the_interval_header(
-    client: HubSpotClient, fake_hubspot: FakeHubSpot, vtime: VirtualTime
-) -> None:
-    fake_hubspot.script(Scripted(429, rate_limit_body(), {"X-HubSpot-RateLimit-Interval-Milliseconds": "4000"}))
-    client.breakdown(EMAIL)
-    assert len(fake_hubspot.calls) == 2
-    assert vtime.sleeps == [4.0]
+    assert vtime.sleeps == [wait]
 
 
 def test_429_without_any_header_or_policy_uses_a_short_backoff(
@@ -150,20 +127,6 @@ def test_short_429s_stop_at_max_attempts(client: HubSpotClient, fake_hubspot: Fa
     with pytest.raises(RateLimited):
         client.breakdown(EMAIL)
     assert len(fake_hubspot.calls) == RetryPolicy().max_attempts
-
-
-def test_429_with_a_header_date_retry_after_falls_back_to_the_interval(
-    client: HubSpotClient, fake_hubspot: FakeHubSpot, vtime: VirtualTime
-) -> None:
-    fake_hubspot.script(
-        Scripted(
-            429,
-            rate_limit_body(),
-            {"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT", "X-HubSpot-RateLimit-Interval-Milliseconds": "1500"},
-        )
-    )
-    client.breakdown(EMAIL)
-    assert vtime.sleeps == [1.5]
 
 
 def test_fake_rate_limit_enforcement_is_absorbed_by_pacing_and_retries(
@@ -489,30 +452,25 @@ def test_an_html_5xx_page_from_a_proxy_is_treated_as_transient(
     ids=["null", "list", "string", "number", "empty", "wrong-types"],
 )
 def test_error_bodies_with_missing_or_odd_fields(client: HubSpotClient, fake_hubspot: FakeHubSpot, body: Any) -> None:
-    fake_hubspot.script(Scripted(404, body, {"X-HubSpot-Correlation-Id": "corr-hdr-404"}))
+    hdr = {"X-HubSpot-Correlation-Id": "corr-hdr-404"}
+    error = breakdown_error(client, fake_hubspot, UnexpectedResponse, Scripted(404, body, hdr))
     # Without HubSpot's OBJECT_NOT_FOUND this is not "unknown contact" (a proxy, a wrong base URL or version).
-    with pytest.raises(UnexpectedResponse) as caught:
-        client.breakdown(EMAIL)
-    assert not isinstance(caught.value, ContactNotFound)
-    assert caught.value.correlation_id == "corr-hdr-404"
-    assert caught.value.status == 404
+    assert not isinstance(error, ContactNotFound)
+    assert error.correlation_id == "corr-hdr-404"
+    assert error.status == 404
 
-    fake_hubspot.script(*[Scripted(429, body, {"Retry-After": "0"})] * 4)
-    with pytest.raises(RateLimited) as rate_limited:
-        client.breakdown(EMAIL)
-    assert not isinstance(rate_limited.value, DailyLimitReached)
+    rate_limited = breakdown_error(client, fake_hubspot, RateLimited, *[Scripted(429, body, {"Retry-After": "0"})] * 4)
+    assert not isinstance(rate_limited, DailyLimitReached)
 
 
 def test_only_hubspots_object_not_found_means_an_unknown_contact(
     client: HubSpotClient, fake_hubspot: FakeHubSpot
 ) -> None:
-    fake_hubspot.script(Scripted(404, {"status": "error", "category": "OBJECT_NOT_FOUND", "correlationId": "c1"}))
-    with pytest.raises(ContactNotFound):
-        client.breakdown(EMAIL)
-    fake_hubspot.script(Scripted(404, None, raw=b"<html>Not Found</html>"))
-    with pytest.raises(UnexpectedResponse) as caught:
-        client.breakdown(EMAIL)
-    assert not isinstance(caught.value, ContactNotFound)
+    not_found = Scripted(404, {"status": "error", "category": "OBJECT_NOT_FOUND", "correlationId": "c1"})
+    breakdown_error(client, fake_hubspot, ContactNotFound, not_found)
+    html = Scripted(404, None, raw=b"<html>Not Found</html>")
+    error = breakdown_error(client, fake_hubspot, UnexpectedResponse, html)
+    assert not isinstance(error, ContactNotFound)
 
 
 def test_429_body_without_category_keeps_policy_and_correlation(

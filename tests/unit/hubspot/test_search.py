@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from bot.config import Settings
 from bot.hubspot.client import HubSpotClient, RetryPolicy
 from bot.hubspot.errors import SEARCH_SCOPE, MissingScopes, RateLimited, UnexpectedResponse
 from bot.hubspot.models import parse_search
@@ -16,28 +15,6 @@ from bot.sample.server import SEARCH_PATH
 from tests.conftest import VirtualTime
 from tests.support.hubspot import FakeHubSpot, Scripted, participation
 from tests.support.tokens import HUBSPOT_TOKEN
-
-
-@pytest.fixture
-def vtime() -> VirtualTime:
-    return VirtualTime()
-
-
-@pytest.fixture
-def make_client(fake_hubspot: FakeHubSpot, vtime: VirtualTime) -> Iterator[Callable[..., HubSpotClient]]:
-    clients: list[HubSpotClient] = []
-    fake_hubspot.search_clock = vtime.clock  # HubSpot's window and ours run on the same (virtual) time
-
-    def factory(**overrides: Any) -> HubSpotClient:
-        settings = Settings(hubspot_access_token=HUBSPOT_TOKEN, hubspot_api_base=fake_hubspot.url + "/")
-        options: dict[str, Any] = {"sleep": vtime.sleep, "clock": vtime.clock, "jitter": lambda: 0.5, **overrides}
-        client = HubSpotClient.from_settings(settings, **options)
-        clients.append(client)
-        return client
-
-    yield factory
-    for client in clients:
-        client.close()
 
 
 @pytest.fixture

@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import datetime, timezone
+from typing import Any
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
-from bot.domain.buttons import decode_query
+from bot.domain.buttons import (
+    MAX_BUTTON_VALUE,
+    decode_query,
+)
 from bot.domain.queries import PageQuery
 from bot.hubspot.models import State, parse_page
-from bot.i18n import Translator, duration
-from bot.render.blocks import MAX_FALLBACK_TEXT, NEXT_ACTION_ID, displayable, escape, truncate
+from bot.i18n import LANGUAGES, Translator, duration
+from bot.render.blocks import (
+    MAX_BLOCKS,
+    MAX_FALLBACK_TEXT,
+    MAX_HEADER_TEXT,
+    MAX_SECTION_TEXT,
+    NEXT_ACTION_ID,
+    displayable,
+    escape,
+    truncate,
+)
 from bot.render.page import render_page
 from bot.render.used_buttons import mark_button_used
 from tests.support.hubspot import participation
-from tests.support.slack import all_text, find_button
+from tests.support.slack import all_text, find_button, mrkdwn_objects
+from tests.support.strategies import HOSTILE_BITS, VIEWS, queries
 
 EN = Translator("en")
 
@@ -170,3 +185,159 @@ def test_mark_button_used_keeps_content_and_other_buttons() -> None:
     assert all_text({"blocks": message["blocks"][:-1]}) in all_text({"blocks": rebuilt})
     ids = [b.get("block_id") for b in rebuilt if b.get("block_id")]
     assert len(ids) == len(set(ids))
+
+
+# -- the page view -------------------------------------------------------------------------------------------
+
+
+def _long(piece: str, repeat: int) -> str:
+    return (piece * repeat)[:1000]
+
+
+names = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(HOSTILE_BITS),
+    st.builds(_long, st.text(min_size=1, max_size=8), st.integers(min_value=1, max_value=1000)),
+    st.builds(_long, st.sampled_from(HOSTILE_BITS), st.integers(min_value=1, max_value=200)),
+)
+maybe = st.none() | names
+numbers = st.one_of(
+    st.none(),
+    st.integers(min_value=-(10**15), max_value=10**15),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+)
+timestamps = st.one_of(
+    st.none(),
+    st.integers(min_value=-(10**14), max_value=10**14),
+    st.sampled_from(["2026-10-09T18:43:59.508Z", "not a date", "", "1791571437115", "9999-12-31T23:59:59Z"]),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
+
+contacts = st.fixed_dictionaries(
+    {},
+    optional={"contactId": maybe, "email": maybe, "firstname": maybe, "lastname": maybe},
+)
+events = st.fixed_dictionaries(
+    {},
+    optional={"marketingEventId": maybe, "name": maybe, "externalAccountId": maybe, "externalEventId": maybe},
+)
+participations = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": maybe,
+        "createdAt": timestamps,
+        "associations": st.one_of(
+            st.none(), st.fixed_dictionaries({}, optional={"contact": contacts, "marketingEvent": events})
+        ),
+        "properties": st.one_of(
+            st.none(),
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "attendanceState": st.none()
+                    | st.sampled_from(["ATTENDED", "REGISTERED", "CANCELLED", "NO_SHOW", "EMPTY", "NEW_STATE"])
+                    | names,
+                    "occurredAt": timestamps,
+                    "attendancePercentage": numbers,
+                    "attendanceDurationSeconds": numbers,
+                },
+            ),
+        ),
+    },
+)
+pages = st.fixed_dictionaries(
+    {"results": st.lists(participations, max_size=100)},
+    optional={
+        "total": st.integers(min_value=0, max_value=10**9),
+        "paging": st.fixed_dictionaries({"next": st.fixed_dictionaries({"after": st.text(min_size=1, max_size=80)})}),
+    },
+)
+
+# Our own control sequences: Slack dates and the contact link we build. Everything else must be escaped.
+_DATE_TOKEN = re.compile(r"<!date\^-?\d+\^[^<>|]*\|[^<>]*>")
+_OUR_LINK = re.compile(r"<https://app\.hubspot\.com/contacts/\d+/record/0-1/\d+\|[^<>]*>")
+_BARE_AMPERSAND = re.compile(r"&(?!amp;|lt;|gt;)")
+
+
+def _mrkdwn_texts(node: Any) -> list[str]:
+    found = mrkdwn_objects(node)
+    for obj in found:
+        assert obj.get("verbatim") is True
+    return [obj["text"] for obj in found]
+
+
+# A Next button carries page + 1; generated pages stay far below the codec's cap (MAX_PAGE).
+view_queries = queries.filter(lambda q: q.page < 1_000_000)
+
+
+@VIEWS
+@given(
+    body=pages,
+    query=view_queries,
+    language=st.sampled_from(LANGUAGES),
+    link=st.booleans(),
+)
+def test_any_page_renders_a_valid_message(body: dict[str, Any], query: PageQuery, language: str, link: bool) -> None:
+    check_view(body, query, language, link)
+
+
+long_names = st.builds(_long, st.one_of(st.text(min_size=1, max_size=6), st.sampled_from(HOSTILE_BITS)), st.just(1000))
+full_participations = st.builds(
+    lambda name, first, state, when: {
+        "id": "1",
+        "associations": {
+            "contact": {"contactId": "456", "email": "a@b.co", "firstname": first, "lastname": first},
+            "marketingEvent": {"marketingEventId": "e", "name": name},
+        },
+        "properties": {"attendanceState": state, "occurredAt": when, "attendancePercentage": "99.5"},
+    },
+    long_names,
+    long_names,
+    st.sampled_from(["ATTENDED", "NO_SHOW", "NEW_STATE"]),
+    st.integers(min_value=0, max_value=4 * 10**12),
+)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(
+    results=st.lists(full_participations, min_size=90, max_size=100),
+    query=view_queries,
+    language=st.sampled_from(LANGUAGES),
+)
+def test_full_pages_of_1000_character_names_still_fit(
+    results: list[dict[str, Any]], query: PageQuery, language: str
+) -> None:
+    body = {"total": 500, "results": results, "paging": {"next": {"after": "c" * 60}}}
+    check_view(body, query, language, link=True)
+
+
+def check_view(body: dict[str, Any], query: PageQuery, language: str, link: bool) -> None:
+    page = parse_page(body)
+    url = "https://app.hubspot.com/contacts/123/record/0-1/456" if link else None
+    message = render_page(page, query, Translator(language), contact_url=url)
+    blocks = message["blocks"]
+
+    assert 1 <= len(blocks) <= MAX_BLOCKS
+    assert 0 < len(message["text"]) <= MAX_FALLBACK_TEXT
+    for block in blocks:
+        parsed = Block.parse(block)
+        assert parsed is not None
+        parsed.to_dict()  # raises SlackObjectFormationError on a limit slack_sdk knows
+        if block["type"] == "header":
+            assert block["text"]["type"] == "plain_text"
+            assert 0 < len(block["text"]["text"]) <= MAX_HEADER_TEXT
+        if block["type"] == "section":
+            assert 0 < len(block["text"]["text"]) <= MAX_SECTION_TEXT
+        if block["type"] == "context":
+            assert 0 < len(block["elements"]) <= 10
+        if block["type"] == "actions":
+            for element in block["elements"]:
+                assert len(element["value"]) <= MAX_BUTTON_VALUE
+                assert decode_query(element["value"]).page == query.page + 1
+
+    for text in [message["text"], *_mrkdwn_texts(blocks)]:
+        stripped = _OUR_LINK.sub("", _DATE_TOKEN.sub("", text))
+        assert "<" not in stripped, text
+        assert ">" not in stripped, text
+        assert not _BARE_AMPERSAND.search(stripped), text
