@@ -70,8 +70,14 @@ def test_a_scrape_of_serve_counts_commands_clicks_hubspot_and_slack_with_no_priv
     assert requests.get(url + "/metrics", timeout=5).status_code == 401
     wrong = requests.get(url + "/metrics", headers={"Authorization": "Bearer nope"}, timeout=5)
     assert wrong.status_code == 401 and METRICS_TOKEN not in wrong.text
+    # An answer's count and its lookup time are recorded one after the other: wait for the last of them.
     samples = scrape_until(
-        url, lambda s: value(s, "participations_clicks_total", button="next", outcome="duplicate") == 1
+        url,
+        lambda s: (
+            value(s, "participations_clicks_total", button="next", outcome="duplicate") == 1
+            and value(s, "participations_lookup_seconds_count", kind="click") == 2
+            and value(s, "participations_lookup_seconds_count", kind="command") == 4
+        ),
     )
 
     commands = "participations_commands_total"
@@ -134,7 +140,13 @@ def test_socket_mode_serves_metrics_and_healthz_on_its_metrics_port(
             envelope = socket_mode.push_slash_command(command_fields("jane@example.com", fake_slack.response_url("sm")))
             socket_mode.wait_for_ack(envelope, timeout=3)
             fake_slack.wait_for(lambda: fake_slack.responses("sm"), timeout=10)
-            samples = scrape_until(url, lambda s: value(s, "participations_commands_total", outcome="ok") == 1)
+            samples = scrape_until(  # the count, then the lookup time, are recorded once the answer is posted
+                url,
+                lambda s: (
+                    value(s, "participations_commands_total", outcome="ok") == 1
+                    and value(s, "participations_lookup_seconds_count", kind="command") == 1
+                ),
+            )
             assert value(samples, "participations_commands_total", outcome="ok") == 1
             assert value(samples, "participations_ack_seconds_count", kind="command") == 1
             assert value(samples, "participations_lookup_seconds_count", kind="command") == 1
